@@ -442,9 +442,32 @@ def _shape_of(ctx: _Context, node: onnx.NodeProto) -> None:
     ctx.consts[node.output[0]] = shape[a.get("start", 0): a.get("end", None)]
 
 
+def _restore_output_names(ctx: _Context, outputs: list[str], input_names: set[str]) -> None:
+    """Give output tensors their ONNX names back where folding aliased them to an internal tensor."""
+    renamed: dict[str, str] = {}
+    for o in outputs:
+        r = ctx.resolve(o)
+        if r == o or r in input_names or r in renamed or r in outputs or not any(n.output == r for n in ctx.nodes):
+            continue
+        renamed[r] = o
+    if not renamed:
+        return
+    for n in ctx.nodes:
+        n.output = renamed.get(n.output, n.output)
+        n.inputs = [renamed.get(t, t) for t in n.inputs]
+    for r, o in renamed.items():
+        ctx.shapes[o] = ctx.shapes[r]
+        ctx.dtypes[o] = ctx.dtypes.get(r, "float32")
+        del ctx.alias[o]
+        for k, v in list(ctx.alias.items()):
+            if v == r:
+                ctx.alias[k] = o
+
+
 def _assemble(ctx: _Context, inputs, outputs: list[str], label: str, post: str | None,
               model: onnx.ModelProto) -> Network:
     """Build the `Network`: dead-node elimination, output tensors, provenance notes."""
+    _restore_output_names(ctx, outputs, {i.name for i in inputs})
     outs = []
     for o in outputs:
         r = ctx.resolve(o)

@@ -1,0 +1,79 @@
+"""A readable (or JSON) summary of a model as smugkit sees it: shapes, layers, first layer, folds and cuts."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from smugkit.errors import ModelError, UnsupportedOpError
+from smugkit.frontends import load_model, read_model
+from smugkit.ir import Network
+
+
+def summarize(source, *, input_shapes=None, batch_size: int = 1) -> dict:
+    """Describe a model as a JSON-ready dict; unsupported ops are listed instead of raised."""
+    try:
+        net = load_model(source, input_shapes=input_shapes, batch_size=batch_size)
+    except UnsupportedOpError as e:
+        model, label, _ = read_model(source)
+        return {"source": label, "supported": False, "unsupported": e.ops,
+                "onnx_ops": dict(Counter(n.op_type for n in model.graph.node))}
+    return network_summary(net)
+
+
+def network_summary(net: Network) -> dict:
+    """Describe a loaded `Network` as a JSON-ready dict."""
+    try:
+        fl = net.first_layer()
+        first = {"layer": fl.layer, "op": fl.kind, "pre_activation": fl.pre, "activation": fl.activation_type,
+                 "post_activation": fl.post, "neurons": net.tensors[fl.pre].size,
+                 "affine_part": list(fl.affine_part)}
+    except ModelError as e:
+        first = {"error": str(e)}
+    return {
+        "source": net.meta.get("source"),
+        "producer": net.meta.get("producer"),
+        "opset": net.meta.get("opset"),
+        "supported": True,
+        "inputs": [{"name": t.name, "shape": list(t.shape), "dtype": t.dtype} for t in net.inputs],
+        "outputs": [{"name": t.name, "onnx_name": net.meta["output_names"].get(t.name, t.name),
+                     "shape": list(t.shape)} for t in net.outputs],
+        "outputs_are": "logits (softmax follows)" if net.meta.get("post_processing") == "softmax" else "scores",
+        "layers": [{"node": n.name, "op": n.op_type, "shape": list(net.tensors[n.output].shape),
+                    "params": n.num_params(), "details": n.describe()} for n in net.nodes],
+        "parameters": net.num_params(),
+        "first_layer": first,
+        "notes": list(net.meta.get("notes", [])),
+        "unsupported": {},
+    }
+
+
+def format_summary(s: dict) -> str:
+    """Render a summary dict as text tables."""
+    lines = [f"model: {s['source']}"]
+    if not s["supported"]:
+        lines.append("status: NOT SUPPORTED — unsupported ops:")
+        lines += [f"  {op:<28} {', '.join(nodes)}" for op, nodes in sorted(s["unsupported"].items())]
+        lines.append("ops in the file: " + ", ".join(f"{k} x{v}" for k, v in sorted(s["onnx_ops"].items())))
+        return "\n".join(lines)
+    lines.append(f"producer: {s['producer'] or '?'}   opset: {s['opset']}   parameters: {s['parameters']:,}")
+    lines.append("inputs:  " + "; ".join(f"{t['name']} {t['shape']} {t['dtype']}" for t in s["inputs"]))
+    lines.append("outputs: " + "; ".join(f"{t['name']} {t['shape']}" for t in s["outputs"]) +
+                 f"   ({s['outputs_are']})")
+    rows = [("#", "node", "op", "output shape", "params", "details")]
+    rows += [(str(i), L["node"][:40], L["op"], str(L["shape"]), f"{L['params']:,}", L["details"][:60])
+             for i, L in enumerate(s["layers"])]
+    widths = [max(len(r[c]) for r in rows) for c in range(5)]
+    lines.append("")
+    for r in rows:
+        lines.append("  ".join(v.ljust(w) for v, w in zip(r, widths)) + "  " + r[5])
+    fl = s["first_layer"]
+    lines.append("")
+    if "error" in fl:
+        lines.append(f"first layer: none usable for SMUG ({fl['error']})")
+    else:
+        lines.append(f"first layer: {fl['op']} {fl['layer']!r} -> {fl['activation']} "
+                     f"({fl['neurons']} neurons; pre-activation {fl['pre_activation']!r}, "
+                     f"post-activation {fl['post_activation']!r})")
+    for n in s["notes"]:
+        lines.append(f"note: {n}")
+    return "\n".join(lines)
