@@ -496,6 +496,7 @@ def _assemble(ctx: _Context, inputs, outputs: list[str], label: str, post: str |
         "notes": ctx.notes,
         "post_processing": post,
         "output_names": {ctx.resolve(o): o for o in outputs},
+        "onnx_model": model,  # the validated original, for certification with onnxruntime
     }
     return Network(inputs=[tensors[i.name] for i in inputs], outputs=[tensors[o] for o in outs], nodes=nodes,
                    tensors=tensors, meta=meta)

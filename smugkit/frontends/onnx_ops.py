@@ -199,9 +199,18 @@ def _fold_bias(ctx: _Context, node, name, params, inputs) -> bool:
         return False
     sign = -1.0 if node.op_type == "Sub" else 1.0
     prod.params["b"] = prod.params.get("b", np.zeros(m)) + sign * np.broadcast_to(vec, (m,))
-    ctx.alias[node.output[0]] = x
+    _take_over(ctx, prod, node.output[0])
     ctx.notes.append(f"folded {node.op_type} {name!r} into the bias of {prod.op_type} {prod.name!r}")
     return True
+
+
+def _take_over(ctx: _Context, prod, output: str) -> None:
+    """Let ``prod`` produce the folded node's output directly, so IR and ONNX tensor names keep their values."""
+    old = prod.output
+    prod.output = output
+    ctx.shapes[output] = ctx.shapes[old]
+    ctx.dtypes[output] = ctx.dtypes.get(old, "float32")
+    ctx.alias[old] = output
 
 
 @converter("BatchNormalization")
@@ -220,7 +229,7 @@ def batchnorm(ctx: _Context, node, name, a):
         w = prod.params["W"]
         prod.params["W"] = w * scale.reshape((-1,) + (1,) * (w.ndim - 1)) if prod.op_type == "Conv" else w * scale
         prod.params["b"] = prod.params.get("b", np.zeros(scale.size)) * scale + shift
-        ctx.alias[node.output[0]] = x
+        _take_over(ctx, prod, node.output[0])
         ctx.notes.append(f"folded BatchNormalization {name!r} into {prod.op_type} {prod.name!r}")
         return
     rank = len(ctx.shapes[x])
