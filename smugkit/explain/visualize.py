@@ -1,0 +1,52 @@
+"""PNG pictures of explanations (matplotlib, the `[viz]` extra, imported only when a picture is drawn)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from smugkit.errors import SmugkitError
+
+
+def _figure(image: np.ndarray):
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as e:
+        raise SmugkitError("PNG output needs matplotlib: pip install 'smugkit[viz]'") from e
+    h, w = image.shape[:2]
+    scale = max(1.0, 256 / max(h, w))
+    fig = Figure(figsize=(w * scale / 100, h * scale / 100), dpi=100)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    return fig, ax
+
+
+def _grey(image_hwc: np.ndarray) -> np.ndarray:
+    img = np.asarray(image_hwc, dtype=np.float64)
+    lo, hi = img.min(), img.max()
+    img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
+    return img[:, :, 0] if img.shape[2] == 1 else img[:, :, :3]
+
+
+def save_heatmap(path: str | Path, saliency: np.ndarray, image_hwc: np.ndarray, cmap: str = "inferno") -> Path:
+    """Saliency ``(H, W)`` as a translucent heat-map over the image ``(H, W, C)``."""
+    img = _grey(image_hwc)
+    fig, ax = _figure(img)
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, interpolation="nearest")
+    s = np.asarray(saliency, dtype=np.float64)
+    top = np.abs(s).max()
+    ax.imshow(s / top if top > 0 else s, cmap=cmap, alpha=0.6, vmin=0, vmax=1, interpolation="nearest")
+    fig.savefig(path)
+    return Path(path)
+
+
+def save_mask(path: str | Path, mask_plane: np.ndarray, image_hwc: np.ndarray) -> Path:
+    """The image with the masked-out pixels darkened: what the minimal mask keeps."""
+    img = _grey(image_hwc)
+    keep = np.asarray(mask_plane, dtype=np.float64)
+    shown = img * (0.15 + 0.85 * (keep if img.ndim == 2 else keep[:, :, None]))
+    fig, ax = _figure(img)
+    ax.imshow(shown, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+    fig.savefig(path)
+    return Path(path)
