@@ -31,7 +31,7 @@ def cmd_inspect(args) -> int:
     if model is None:
         from smugkit import zoo
 
-        model = zoo.model_path(zoo.DEFAULT_MODEL)
+        model = zoo.model_path("digits_cnn28")
     s = summarize(model, **_model_kwargs(args))
     print(json.dumps(s, indent=2) if args.json else format_summary(s))
     return 0 if s["supported"] else 2

@@ -98,6 +98,8 @@ def _affine(op, R, in_shapes, out_shape):
 @rule("Dense")
 def _dense(op, R, in_shapes, out_shape):
     w = op.params["W"]
+    if w.ndim == 1:  # x @ v: one output per row of x
+        w = w[:, None]
     if w.ndim != 2:
         raise ModelError(f"node {op.name!r}: Dense with a rank-{w.ndim} weight is not supported here")
     k, m = w.shape
