@@ -1,0 +1,74 @@
+"""The bundled model zoo: files load in onnxruntime, classify the bundled samples, match the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from smugkit import zoo
+from smugkit.errors import InputError
+
+EXPECTED = {"digits_mlp8", "digits_cnn8", "digits_cnn28", "digits_mlp28"}
+
+
+def test_list_models_names_the_four_digit_models() -> None:
+    assert set(zoo.list_models()) == EXPECTED
+    assert zoo.list_models() == sorted(zoo.list_models())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_model_runs_and_classifies_samples(name: str) -> None:
+    entry = zoo.manifest()["models"][name]
+    res = entry["input_shape"][-1]
+    images, labels = zoo.sample_inputs(res)
+    sess = ort.InferenceSession(str(zoo.model_path(name)), providers=["CPUExecutionProvider"])
+    assert [i.name for i in sess.get_inputs()] == ["input"]
+    assert [o.name for o in sess.get_outputs()] == ["logits"]
+    logits = sess.run(["logits"], {"input": images})[0]
+    assert logits.shape == (len(images), 10)
+    single = sess.run(["logits"], {"input": images[:1]})[0]
+    np.testing.assert_allclose(single, logits[:1], rtol=1e-5, atol=1e-5)
+    acc = float((logits.argmax(1) == labels).mean())
+    assert acc >= 0.85, f"{name}: accuracy {acc:.2f} on the bundled samples"
+    assert entry["test_accuracy"] >= 0.90
+
+
+@pytest.mark.parametrize("resolution", [8, 28])
+def test_sample_inputs_shapes_and_range(resolution: int) -> None:
+    images, labels = zoo.sample_inputs(resolution)
+    assert images.shape == (20, 1, resolution, resolution) and images.dtype == np.float32
+    assert labels.shape == (20,) and labels.dtype == np.int64
+    assert images.min() >= 0.0 and images.max() <= 1.0
+
+
+def test_sample_inputs_rejects_other_resolutions() -> None:
+    with pytest.raises(InputError, match="resolution"):
+        zoo.sample_inputs(16)
+
+
+def test_unknown_model_names_the_known_ones() -> None:
+    with pytest.raises(InputError) as info:
+        zoo.model_path("resnet50")
+    msg = str(info.value)
+    assert "resnet50" in msg and all(name in msg for name in EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_manifest_sha256_matches_file(name: str) -> None:
+    entry = zoo.manifest()["models"][name]
+    assert hashlib.sha256(zoo.model_path(name).read_bytes()).hexdigest() == entry["sha256"]
+
+
+def test_manifest_is_a_copy() -> None:
+    zoo.manifest()["models"].clear()
+    assert set(zoo.list_models()) == EXPECTED
+
+
+def test_zoo_import_does_not_import_torch() -> None:
+    code = "import sys, smugkit.zoo; sys.exit(1 if 'torch' in sys.modules or 'sklearn' in sys.modules else 0)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
