@@ -339,7 +339,8 @@ def reshape(ctx: _Context, node, name, a):
 @converter("Flatten")
 def flatten(ctx: _Context, node, name, a):
     src = _shape(ctx, node)
-    axis = a.get("axis", 1) % (len(src) + 1) if src else 0
+    axis = a.get("axis", 1)
+    axis = axis + len(src) if axis < 0 else axis
     _reshape_to(ctx, node, name, (int(np.prod(src[:axis])), int(np.prod(src[axis:]))))
 
 
@@ -374,9 +375,15 @@ def transpose(ctx: _Context, node, name, a):
     _transpose(ctx, name, _in(ctx, node, 0), a.get("perm", list(range(rank))[::-1]), node.output[0])
 
 
+def _alias(ctx: _Context, output: str, x: str) -> None:
+    """Make ``output`` another name of ``x``; its ONNX consumers become consumers of ``x`` (for folding)."""
+    ctx.alias[output] = x
+    ctx.onnx_consumers[x] = ctx.onnx_consumers.get(x, 0) - 1 + ctx.onnx_consumers.get(output, 0)
+
+
 @converter("Identity")
 def identity(ctx: _Context, node, name, a):
-    ctx.alias[node.output[0]] = _in(ctx, node, 0)
+    _alias(ctx, node.output[0], _in(ctx, node, 0))
 
 
 @converter("Dropout")
@@ -386,7 +393,7 @@ def dropout(ctx: _Context, node, name, a):
     if len(node.input) > 2 and node.input[2] and bool(np.asarray(ctx.const(node.input[2])).reshape(-1)[0]):
         raise ModelError(f"{ctx.label}: Dropout {name!r} has training_mode=1 and is random at inference; "
                          f"export the model in evaluation mode")
-    ctx.alias[node.output[0]] = _in(ctx, node, 0)
+    _alias(ctx, node.output[0], _in(ctx, node, 0))
 
 
 @converter("Cast")
@@ -394,7 +401,7 @@ def cast(ctx: _Context, node, name, a):
     to = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(a["to"]))
     x = _in(ctx, node, 0)
     if to.kind == "f" or to.kind in "iu" and ctx.dtypes.get(x, "float32").startswith(("int", "uint")):
-        ctx.alias[node.output[0]] = x
+        _alias(ctx, node.output[0], x)
         return
     _unsupported(ctx, node, name, f"Cast of a float tensor to {to.name}")
 

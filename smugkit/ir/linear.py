@@ -26,7 +26,16 @@ class Dense(Op):
         return self.params.get("b")
 
     def _linear(self, x: Array, w: Array) -> Array:
-        return np.matmul(x, w)
+        if w.ndim <= 2:
+            return np.matmul(x, w)
+        # a stacked weight: keep the stack axis out of its batch axes (and a 1-D operand a vector)
+        one_d = x.ndim == 2
+        xm = x[:, None, :] if one_d else x
+        pad = w.ndim - (xm.ndim - 1)
+        if pad > 0:
+            xm = xm.reshape(xm.shape[:1] + (1,) * pad + xm.shape[1:])
+        y = np.matmul(xm, w)
+        return y[..., 0, :] if one_d else y
 
     def forward(self, x: Array) -> Array:
         y = self._linear(x, self.weight)
@@ -37,6 +46,8 @@ class Dense(Op):
         x = xs[0]
         if w.ndim == 1:
             g = gy[..., None] * w
+        elif w.ndim > 2 and x.ndim == 2:
+            g = np.matmul(gy[..., None, :], np.swapaxes(w, -1, -2))[..., 0, :]
         else:
             g = np.matmul(gy, np.swapaxes(w, -1, -2))
         return [unbroadcast(g, x.shape[1:]) if g.shape != x.shape else g]
