@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import traceback
+from pathlib import Path
 
 from smugkit import __version__
-from smugkit.errors import SmugkitError
+from smugkit.errors import InputError, SmugkitError
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
@@ -37,10 +39,115 @@ def cmd_inspect(args) -> int:
     return 0 if s["supported"] else 2
 
 
+def _add_explain_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--label", type=int, help="class to explain (default: the predicted one)")
+    p.add_argument("--backend", help="solver backend (see `smugkit backends`; default: the fastest installed)")
+    p.add_argument("--top-k", type=int, default=100, help="first-layer neurons kept, ranked by IG (default 100)")
+    p.add_argument("--gamma", type=float, default=0.5,
+                   help="kept neurons must keep this fraction of their pre-activation, in [0, 1) (default 0.5)")
+    p.add_argument("--window", type=int, default=1, help="mask window size in pixels (default 1)")
+    p.add_argument("--mask-value", type=float, default=0.0, help="value of masked pixels in model input space")
+    p.add_argument("--encoding", choices=["first_layer", "full"], default="first_layer")
+    p.add_argument("--delta", type=float, default=0.0, help="full encoding: required logit margin of the label")
+    p.add_argument("--score", choices=["max", "sum"], default="max", help="SMUG_BASE reduction per pixel")
+    p.add_argument("--ig-steps", type=int, default=200, help="Integrated Gradients steps (default 200)")
+    p.add_argument("--gradients", default="ir", help="gradient provider: ir, onnx or fd (default ir)")
+    p.add_argument("--timeout", type=float, default=60.0, help="solver wall-clock budget in seconds")
+    p.add_argument("--num-solutions", type=int, default=1, help="also enumerate next-best distinct masks")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--layout", default="auto", help="input layout: auto, NCHW, NHWC, HW or flat")
+    p.add_argument("--strict", action="store_true", help="require strictly greater pre-activations")
+    p.add_argument("--out", help="output folder (default: a new smugkit-out-* folder here)")
+    p.add_argument("--no-pictures", action="store_true", help="write JSON only, no PNG files")
+
+
+def _explain_kwargs(args) -> dict:
+    return dict(label=args.label, backend=args.backend, top_k=args.top_k, gamma=args.gamma, window=args.window,
+                mask_value=args.mask_value, encoding=args.encoding, delta=args.delta, score=args.score,
+                ig_steps=args.ig_steps, gradients=args.gradients, timeout=args.timeout,
+                num_solutions=args.num_solutions, seed=args.seed, layout=args.layout, strict=args.strict)
+
+
+def _out_dir(args, stem: str) -> Path:
+    if args.out:
+        return Path(args.out)
+    k = 0
+    while Path(f"smugkit-out-{stem}-{k}").exists():
+        k += 1
+    return Path(f"smugkit-out-{stem}-{k}")
+
+
+def _run_explain(net, x, args, stem: str) -> int:
+    from smugkit.explain.smug import explain
+
+    with _Progress(args) as progress:
+        e = explain(net, x, progress=progress, **_explain_kwargs(args))
+    folder = _out_dir(args, stem)
+    files = e.save(folder, pictures=not args.no_pictures)
+    print(e.summary())
+    print(f"wrote {', '.join(str(p) for p in files.values())}")
+    return 0 if e.certified or e.certificate is None else 1
+
+
+class _Progress:
+    """Stage messages on stderr while IG, encoding and the solver run (silent with --quiet)."""
+
+    def __init__(self, args) -> None:
+        self.quiet = getattr(args, "quiet", False)
+        self.t0 = time.perf_counter()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def __call__(self, stage: str) -> None:
+        if not self.quiet:
+            print(f"[{time.perf_counter() - self.t0:6.2f}s] {stage}", file=sys.stderr, flush=True)
+
+
+def cmd_explain(args) -> int:
+    from smugkit.explain.inputs import read_input
+    from smugkit.frontends import load_model
+
+    net = load_model(args.model, **_model_kwargs(args))
+    x = read_input(args.input, net, resize=args.resize, scale=args.scale, layout=args.layout)
+    return _run_explain(net, x, args, Path(args.input).stem)
+
+
+def cmd_demo(args) -> int:
+    from smugkit import zoo
+    from smugkit.frontends import load_model
+
+    net = load_model(zoo.model_path(args.model))
+    images, labels = zoo.sample_inputs(28 if "28" in args.model else 8)
+    if not 0 <= args.sample < len(images):
+        raise InputError(f"--sample must be in 0..{len(images) - 1}")
+    print(f"explaining bundled digit #{args.sample} (true label {int(labels[args.sample])}) with {args.model}")
+    return _run_explain(net, images[args.sample], args, "demo")
+
+
+def cmd_backends(args) -> int:
+    from smugkit import backends
+
+    rows = backends.describe_backends()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'backend':<14} {'available':<10} {'version':<14} capabilities / reason")
+    for r in rows:
+        caps = ", ".join(r.get("capabilities", [])) if r.get("available") else r.get("reason", "")
+        print(f"{r['name']:<14} {'yes' if r.get('available') else 'no':<10} {str(r.get('version') or ''):<14} {caps}")
+    print(f"default: {backends.DEFAULT_BACKEND}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smugkit", description="Formally minimal explanations of ONNX models.")
     parser.add_argument("--version", action="version", version=f"smugkit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("--quiet", action="store_true", help="no progress messages")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("inspect", help="summarise a model: shapes, layers, first layer, folds and cuts")
@@ -48,6 +155,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     _add_model_options(p)
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("explain", help="explain a prediction with a minimal, certified input mask (SMUG)")
+    p.add_argument("model", help="ONNX file")
+    p.add_argument("input", help="input: .npy, .json or an image file (PNG/JPEG)")
+    p.add_argument("--resize", action="store_true", help="resize an image to the model's input size")
+    p.add_argument("--scale", type=float, help="multiply input values by this (images default to 1/255)")
+    _add_model_options(p)
+    _add_explain_options(p)
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("demo", help="explain a bundled digit with a bundled model")
+    p.add_argument("--model", default="digits_cnn28", help="bundled model (default digits_cnn28)")
+    p.add_argument("--sample", type=int, default=0, help="which bundled digit (default 0)")
+    _add_explain_options(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("backends", help="list solver backends with versions and capabilities")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_backends)
     return parser
 
 

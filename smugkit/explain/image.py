@@ -39,7 +39,11 @@ class ImageLayout:
 
     def from_hw(self, plane: np.ndarray) -> np.ndarray:
         """Broadcast an ``(H, W)`` plane over the channels back to the model input shape."""
-        hwc = np.broadcast_to(np.asarray(plane)[:, :, None], (self.height, self.width, self.channels))
+        return self.from_hwc(np.asarray(plane)[:, :, None])
+
+    def from_hwc(self, image: np.ndarray) -> np.ndarray:
+        """An ``(H, W, C)`` image (C may be 1 and is then broadcast) in the model input's shape."""
+        hwc = np.broadcast_to(np.asarray(image), (self.height, self.width, self.channels))
         if self.name in ("flat-square", "flat"):
             return hwc.reshape(self.input_shape).copy()
         axes = [self.h_axis, self.w_axis] + ([self.c_axis] if self.c_axis is not None else [])

@@ -1,0 +1,113 @@
+"""SMUG's full-network encoding: the whole ReLU network over the masked input, the label's logit must win.
+
+Each ReLU (and each MaxPool, as a chain ``y = a + relu(b - a)``) becomes a DSL ReLU term with interval
+bounds from the IR; the affine pieces between them come from `ir.linearize` as sparse matrices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from smugkit.errors import ModelError
+from smugkit.explain.encoding import spread_matrix
+from smugkit.explain.image import Windows
+from smugkit.ir import Network
+from smugkit.ir.linear import _windows
+from smugkit.ir.linearize import affine_rows
+
+
+def _source(net: Network, tensor: str, known: dict) -> str:
+    """The single encoded tensor that ``tensor`` is an affine function of."""
+    found, stack, seen = set(), [tensor], set()
+    while stack:
+        t = stack.pop()
+        if t in known:
+            found.add(t)
+            continue
+        if t in seen:
+            continue
+        seen.add(t)
+        p = net.producer(t)
+        if p is None:
+            raise ModelError(f"full encoding: tensor {t!r} is a model input that is not encoded")
+        if not p.affine:
+            raise ModelError(f"full encoding: {p.op_type} node {p.name!r} is not supported (ReLU and MaxPool only)")
+        stack.extend(p.inputs)
+    if len(found) != 1:
+        raise ModelError(f"full encoding: tensor {tensor!r} depends on {len(found)} encoded layers; only chains of "
+                         f"layers are supported")
+    return found.pop()
+
+
+def _affine_expr(net: Network, tensor: str, known: dict):
+    src = _source(net, tensor, known)
+    if src == tensor:
+        return known[src]
+    C, off = affine_rows(net, tensor, np.arange(net.tensors[tensor].size), source=src)
+    return C @ known[src] + off
+
+
+def _maxpool_terms(net: Network, node, arg, lo: np.ndarray, hi: np.ndarray, relu, tag: str):
+    """``max`` over each pooling window as a chain of ReLUs, with interval bounds carried along."""
+    shape = net.tensors[node.inputs[0]].shape
+    idx = np.arange(int(np.prod(shape))).reshape((1,) + shape).astype(np.float64)
+    x4, _ = node._to4(idx)
+    cols = _windows(node._pad(x4, -1.0), node.attrs["kernel"], node.attrs["strides"], node.attrs["dilations"])
+    cols = cols.reshape(-1, cols.shape[-2] * cols.shape[-1]).astype(np.int64)  # outputs x window positions
+    n_out = cols.shape[0]
+    first = cols[np.arange(n_out), np.argmax(cols >= 0, axis=1)]
+    y = arg[first]
+    ylo, yhi = lo[first], hi[first]
+    for j in range(cols.shape[1]):
+        c = cols[:, j]
+        rows = np.flatnonzero((c >= 0) & (c != first))
+        if rows.size == 0:
+            continue
+        diff = arg[c[rows]] - y[rows]
+        dlo, dhi = lo[c[rows]] - yhi[rows], hi[c[rows]] - ylo[rows]
+        r = relu(diff, bounds=(dlo, dhi), name=f"{tag}_{j}")
+        scatter = sp.csr_matrix((np.ones(rows.size), (rows, np.arange(rows.size))), shape=(n_out, rows.size))
+        y = y + scatter @ r
+        ylo[rows] = np.maximum(ylo[rows], lo[c[rows]])
+        yhi[rows] = np.maximum(yhi[rows], hi[c[rows]])
+    return y
+
+
+def full_network_problem(net: Network, x: np.ndarray, label: int, windows: Windows, mask_value: float,
+                         delta: float, strict: bool = False):
+    """DSL problem: minimise the mask such that the label's logit beats every other by ``delta``."""
+    from smugkit.dsl import Problem, Var, relu
+
+    x = np.asarray(x, np.float64).reshape(net.input.shape)
+    m = Var("m", windows.count, "binary")
+    d = x.reshape(-1) - mask_value
+    known = {net.input.name: (sp.diags(d) @ spread_matrix(windows)) @ m + mask_value}
+    lo_in, hi_in = np.minimum(x, mask_value), np.maximum(x, mask_value)
+    boxes = net.bounds(lo_in, hi_in)
+    needed = {n.name for n in net._schedule([net.output.name], {net.input.name})}
+    for k, node in enumerate(n for n in net.nodes if n.name in needed):
+        if node.affine:
+            continue
+        arg = _affine_expr(net, node.inputs[0], known)
+        lo, hi = (b.reshape(-1) for b in boxes[node.inputs[0]])
+        if node.op_type == "Relu":
+            known[node.output] = relu(arg, bounds=(lo, hi), name=f"h{k}")
+        elif node.op_type == "MaxPool":
+            known[node.output] = _maxpool_terms(net, node, arg, lo.copy(), hi.copy(), relu, f"p{k}")
+        else:
+            raise ModelError(f"full encoding: {node.op_type} node {node.name!r} is not supported "
+                             f"(networks of affine layers, ReLU and MaxPool)")
+    logits = _affine_expr(net, net.output.name, known)
+    n_cls = logits.size
+    if not 0 <= label < n_cls:
+        raise ModelError(f"label {label} out of range for {n_cls} outputs")
+    others = np.array([j for j in range(n_cls) if j != label])
+    diff = sp.csr_matrix((np.r_[np.ones(others.size), -np.ones(others.size)],
+                          (np.r_[np.arange(others.size), np.arange(others.size)],
+                           np.r_[np.full(others.size, label), others])), shape=(others.size, n_cls))
+    p = Problem()
+    margin = diff @ logits
+    p.add(margin > delta if strict else margin >= delta)
+    p.minimize(m.sum())
+    return p, m
