@@ -72,8 +72,12 @@ class Certificate:
 
 
 def certify(runner: OnnxRunner, pre: str, scores: str, x: np.ndarray, masked: np.ndarray, inverse: np.ndarray,
-            neurons: np.ndarray, thresholds: np.ndarray, label: int, probabilities: bool) -> Certificate:
-    """Evaluate the masked, inverse-masked and original inputs with onnxruntime and compare to thresholds."""
+            neurons: np.ndarray, thresholds: np.ndarray, label: int, probabilities: bool,
+            logit_delta: float | None = None) -> Certificate:
+    """Evaluate the masked, inverse-masked and original inputs with onnxruntime and compare to thresholds.
+
+    With ``logit_delta`` (full-network encoding) the label's score must also beat every other by that much.
+    """
     outs = [runner.run(v) for v in (x, masked, inverse)]
     to_p = (lambda s: softmax(s)) if probabilities else (lambda s: np.asarray(s, np.float64).reshape(-1))
     p0, pm, pi = (to_p(o[scores]) for o in outs)
@@ -81,8 +85,14 @@ def certify(runner: OnnxRunner, pre: str, scores: str, x: np.ndarray, masked: np
     margin = z - thresholds
     tol = FLOAT32_TOL * np.maximum(1.0, np.abs(thresholds))
     ok = margin >= -tol
+    holds = bool(np.all(ok))
+    logit_margin = None
+    if logit_delta is not None:
+        s = np.asarray(outs[1][scores], np.float64).reshape(-1)
+        logit_margin = float(s[label] - np.delete(s, label).max()) - logit_delta
+        holds = holds and logit_margin >= -FLOAT32_TOL * max(1.0, abs(float(s[label])))
     return Certificate(
-        holds=bool(np.all(ok)), min_margin=float(margin.min()) if margin.size else 0.0,
+        holds=holds, min_margin=float(margin.min()) if margin.size else (logit_margin or 0.0),
         violations=int((~ok).sum()), neuron_values=z.tolist(), thresholds=np.asarray(thresholds).tolist(),
         label=int(label), probability=float(p0[label]), masked_label=int(pm.argmax()),
         masked_probability=float(pm[label]), inverse_label=int(pi.argmax()), inverse_probability=float(pi[label]),

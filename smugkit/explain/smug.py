@@ -8,6 +8,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -103,24 +104,13 @@ def explain(model, x, *, label: int | None = None, method: str = "smug", top_k: 
     t = time.perf_counter()
     scores, ig = rank_neurons(net, x, label, ig_steps, gradients, seed)
     t_ig = time.perf_counter() - t
-    pre = net.run(x, [fl.pre])[fl.pre].reshape(-1)
     k = min(int(top_k), scores.size)
-    kept = np.argsort(-scores, kind="stable")[:k]
-    active = kept[pre[kept] > 0]
-
     say(f"encoding {encoding}: top {k} neurons, {wins.count} mask bits")
     t = time.perf_counter()
-    C, off = affine_rows(net, fl.pre, kept)
-    pos = np.flatnonzero(pre[kept] > 0)
-    if encoding == "first_layer":
-        inst = first_layer_instance(net, x, active, gamma, wins, mask_value, strict,
-                                    rows=(C[pos], off[pos]))
-        problem, mask_var = _first_layer_problem(inst)
-    else:
-        from smugkit.explain.full import full_network_problem
-
-        inst = None
-        problem, mask_var = full_network_problem(net, x, label, wins, mask_value, delta, strict)
+    enc = encode(net, x, label, scores, top_k=k, gamma=gamma, windows=wins, mask_value=mask_value,
+                 encoding=encoding, delta=delta, strict=strict)
+    problem, mask_var, inst, kept, active, pre, C = (enc.problem, enc.mask_var, enc.instance, enc.kept,
+                                                     enc.active, enc.pre, enc.rows)
     t_encode = time.perf_counter() - t
 
     say(f"solving with {backend} (budget {timeout:g}s)")
@@ -144,7 +134,8 @@ def explain(model, x, *, label: int | None = None, method: str = "smug", top_k: 
     cert = None
     if certify_with_onnxruntime:
         runner = OnnxRunner(net, [fl.pre, net.output.name])
-        cert = certify(runner, fl.pre, net.output.name, x, xm, xi, active, thresholds, label, True).to_dict()
+        cert = certify(runner, fl.pre, net.output.name, x, xm, xi, active, thresholds, label, True,
+                       logit_delta=delta if encoding == "full" else None).to_dict()
     t_cert = time.perf_counter() - t
 
     pix = wins.layout.from_hw(np.arange(lay.height * lay.width).reshape(lay.height, lay.width)).reshape(-1)
@@ -168,6 +159,39 @@ def explain(model, x, *, label: int | None = None, method: str = "smug", top_k: 
         timings={"ig": t_ig, "encode": t_encode, "solve": t_solve, "certify": t_cert,
                  "total": time.perf_counter() - t_start},
         versions=_versions(sol))
+
+
+@dataclass
+class Encoded:
+    """A SMUG problem ready for a backend, with what is needed to check and score its answer."""
+
+    problem: object  # dsl.Problem
+    mask_var: object  # dsl.Var of the window bits
+    instance: FirstLayerInstance | None  # the first-layer system as sparse data (None for "full")
+    kept: np.ndarray  # top-k neurons (flat indices into the pre-activation tensor)
+    active: np.ndarray  # the kept neurons that are active, hence constrained
+    pre: np.ndarray  # first-layer pre-activations on the input (flat)
+    rows: object  # sparse affine rows of the kept neurons over the input
+
+
+def encode(net: Network, x: np.ndarray, label: int, scores: np.ndarray, *, top_k: int, gamma: float,
+           windows, mask_value: float = 0.0, encoding: str = "first_layer", delta: float = 0.0,
+           strict: bool = False) -> Encoded:
+    """Keep the top-k neurons by score and build the chosen encoding as a DSL problem."""
+    fl = net.first_layer()
+    pre = net.run(x, [fl.pre])[fl.pre].reshape(-1)
+    kept = np.argsort(-np.asarray(scores), kind="stable")[: min(int(top_k), scores.size)]
+    pos = np.flatnonzero(pre[kept] > 0)
+    C, off = affine_rows(net, fl.pre, kept)
+    if encoding == "first_layer":
+        inst = first_layer_instance(net, x, kept[pos], gamma, windows, mask_value, strict, rows=(C[pos], off[pos]))
+        problem, mask_var = _first_layer_problem(inst)
+    else:
+        from smugkit.explain.full import full_network_problem
+
+        inst = None
+        problem, mask_var = full_network_problem(net, x, label, windows, mask_value, delta, strict)
+    return Encoded(problem, mask_var, inst, kept, kept[pos], pre, C)
 
 
 def _first_layer_problem(inst: FirstLayerInstance):
