@@ -304,6 +304,25 @@ def global_average_pool(ctx: _Context, node, name, a):
     ctx.add(pool.GlobalAveragePool(name=name, inputs=[_in(ctx, node, 0)], output=node.output[0]))
 
 
+@converter("ReduceMean")
+def reduce_mean(ctx: _Context, node, name, a):
+    """A mean over every spatial axis (the dynamo export of ``AdaptiveAvgPool2d(1)``) is a GlobalAveragePool."""
+    x = _in(ctx, node, 0)
+    shape = ctx.shapes[x]
+    if len(node.input) > 1 and node.input[1] and not ctx.is_const(node.input[1]):
+        return _unsupported(ctx, node, name, "ReduceMean with non-constant axes")
+    axes = _axes(ctx, node, a)
+    axes = sorted({ax % len(shape) for ax in axes}) if axes else list(range(len(shape)))
+    if len(shape) < 3 or axes != list(range(2, len(shape))):
+        return _unsupported(ctx, node, name, "ReduceMean over axes other than all spatial axes")
+    if a.get("keepdims", 1):
+        ctx.add(pool.GlobalAveragePool(name=name, inputs=[x], output=node.output[0]))
+        return
+    mid = _fresh(ctx, f"{node.output[0]}_keepdims")
+    ctx.add(pool.GlobalAveragePool(name=name, inputs=[x], output=mid))
+    ctx.add(so.Reshape(name=f"{name}/squeeze", inputs=[mid], output=node.output[0], attrs={"shape": shape[:2]}))
+
+
 @converter("GlobalMaxPool")
 def global_max_pool(ctx: _Context, node, name, a):
     x = _in(ctx, node, 0)

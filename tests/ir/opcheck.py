@@ -31,6 +31,13 @@ def model(nodes, inputs, outputs, inits=None, opset: int = 17) -> onnx.ModelProt
 
 
 def ort_run(m: onnx.ModelProto, feeds: dict, names: list[str] | None = None) -> list[np.ndarray]:
+    """Run onnxruntime on ``m``; ``names`` may include internal tensors (they become extra outputs)."""
+    if names is not None and not {o.name for o in m.graph.output} >= set(names):
+        m2 = onnx.ModelProto()
+        m2.CopyFrom(m)
+        have = {o.name for o in m2.graph.output}
+        m2.graph.output.extend(helper.make_empty_tensor_value_info(n) for n in names if n not in have)
+        m = m2
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     sess = ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"])

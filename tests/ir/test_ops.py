@@ -243,6 +243,28 @@ def test_global_pool(rng, op, x_shape):
     check_all(model([node(op, ["X"], ["Y"])], [("X", x_shape)], ["Y"]), rng)
 
 
+@pytest.mark.parametrize("opset,axes,keepdims,x_shape", [(17, [2, 3], 1, (1, 3, 4, 5)), (17, [3, 2], 0, (2, 3, 4, 5)),
+                                                         (18, [-1, -2], 1, (1, 3, 4, 5)), (18, [2], 0, (1, 2, 6))])
+def test_reduce_mean_over_spatial_axes(rng, opset, axes, keepdims, x_shape):
+    inits, ins, attrs = {}, ["X"], {"keepdims": keepdims}
+    if opset >= 18:
+        inits["a"], ins = np.array(axes, np.int64), ["X", "a"]
+    else:
+        attrs["axes"] = axes
+    net = check_all(model([node("ReduceMean", ins, ["Y"], **attrs)], [("X", x_shape)], ["Y"], inits, opset), rng)
+    assert net.nodes[0].op_type == "GlobalAveragePool"
+
+
+@pytest.mark.parametrize("axes", [[1], [0, 2, 3], None])
+def test_reduce_mean_over_other_axes_is_unsupported(axes):
+    from smugkit.errors import UnsupportedOpError
+
+    attrs = {} if axes is None else {"axes": axes}
+    m = model([node("ReduceMean", ["X"], ["Y"], **attrs)], [("X", (1, 3, 4, 5))], ["Y"])
+    with pytest.raises(UnsupportedOpError, match="ReduceMean"):
+        load_model(m)
+
+
 def test_maxpool_with_indices_output_is_unsupported(rng):
     from smugkit.errors import UnsupportedOpError
 
