@@ -1,9 +1,9 @@
 """Small deterministic PyTorch / scikit-learn models exported to ONNX, for frontend and gradient tests.
 
 Each torch factory writes ``<name>_<exporter>.onnx`` into ``tmp_dir`` and returns ``(path, module)`` with the
-module in eval mode; ``sklearn_mlp`` returns ``(path, path_zipmap, classifier)``. torch, onnxscript,
-scikit-learn and skl2onnx are imported inside the functions, so callers guard them with
-``pytest.importorskip``. Every torch export uses input name "input" and output name "output".
+module in eval mode; ``sklearn_mlp`` returns ``(path, path_zipmap, classifier)`` (or ``(path, classifier)``
+for one ``zipmap`` choice). torch, onnxscript, scikit-learn and skl2onnx are imported inside the functions,
+so callers guard them with ``pytest.importorskip``. Every torch export uses input name "input" and output name "output".
 """
 
 from __future__ import annotations
@@ -141,8 +141,12 @@ def torch_embedding_text(tmp_dir: str | Path, dynamo: bool, dynamic_batch: bool 
     return path, model
 
 
-def sklearn_mlp(tmp_dir: str | Path) -> tuple[Path, Path, Any]:
-    """MLPClassifier(16) on load_digits (pixels/16) as ONNX without and with ZipMap: (path, path_zipmap, clf)."""
+def sklearn_mlp(tmp_dir: str | Path, zipmap: bool | None = None) -> tuple[Any, ...]:
+    """MLPClassifier(16) on load_digits (pixels/16) as ONNX: (path, path_zipmap, clf), or (path, clf) for one.
+
+    ``path`` has no ZipMap (outputs "label", "probabilities"), ``path_zipmap`` keeps it ("output_label",
+    "output_probability"); with ``zipmap=True`` / ``False`` only that file's path is returned with the classifier.
+    """
     from skl2onnx import to_onnx
     from sklearn.datasets import load_digits
     from sklearn.exceptions import ConvergenceWarning
@@ -157,8 +161,10 @@ def sklearn_mlp(tmp_dir: str | Path) -> tuple[Path, Path, Any]:
     d = Path(tmp_dir)
     d.mkdir(parents=True, exist_ok=True)
     path, path_zipmap = d / "sklearn_mlp.onnx", d / "sklearn_mlp_zipmap.onnx"
-    plain = to_onnx(clf, x[:1], options={id(clf): {"zipmap": False}}, target_opset={"": 17, "ai.onnx.ml": 3})
-    zipped = to_onnx(clf, x[:1], target_opset={"": 17, "ai.onnx.ml": 3})
-    path.write_bytes(plain.SerializeToString())
-    path_zipmap.write_bytes(zipped.SerializeToString())
-    return path, path_zipmap, clf
+    opsets = {"": 17, "ai.onnx.ml": 3}
+    path.write_bytes(to_onnx(clf, x[:1], options={id(clf): {"zipmap": False}}, target_opset=opsets)
+                     .SerializeToString())
+    path_zipmap.write_bytes(to_onnx(clf, x[:1], target_opset=opsets).SerializeToString())
+    if zipmap is None:
+        return path, path_zipmap, clf
+    return (path_zipmap if zipmap else path), clf

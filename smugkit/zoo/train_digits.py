@@ -118,7 +118,7 @@ def export(model: Any, resolution: int, path: Path) -> None:
 
     dummy = torch.zeros(1, 1, resolution, resolution)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export.*")
+        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is deprecated
         torch.onnx.export(
             model, (dummy,), str(path), dynamo=False, opset_version=17,
             input_names=["input"], output_names=["logits"],
@@ -150,6 +150,8 @@ def sha256(path: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Train, export, verify and describe all zoo models."""
+    import onnx
+    import sklearn
     import torch
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -191,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             "output_name": "logits",
             "input_shape": ["N", 1, res, res],
             "num_classes": 10,
+            "opset": 17,
+            "exporter": "torch.onnx.export(dynamo=False)",
             "preprocessing": PREPROCESSING[res],
             "samples": f"digits{res}_samples.npy",
             "test_accuracy": round(acc, 4),
@@ -211,7 +215,10 @@ def main(argv: list[str] | None = None) -> int:
             "count": N_SAMPLES,
             "source": f"first {N_SAMPLES} images of the test split",
         },
-        "versions": {"torch": torch.__version__, "numpy": np.__version__},
+        "versions": {
+            "torch": torch.__version__, "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__, "onnx": onnx.__version__,
+        },
         "models": entries,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

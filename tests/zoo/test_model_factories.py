@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import model_factories as mf
 import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+
+from tests import model_factories as mf
 
 EXPORTERS = [pytest.param(False, id="torchscript"), pytest.param(True, id="dynamo")]
 
@@ -107,6 +108,9 @@ def test_sklearn_mlp_matches_classifier(tmp_path: Path) -> None:
     as_array = np.array([[row[c] for c in clf.classes_] for row in proba_z], dtype=np.float32)
     np.testing.assert_allclose(as_array, clf.predict_proba(x), rtol=1e-4, atol=1e-5)
     assert "ZipMap" in _op_types(path_zipmap)
+
+    one, clf_one = mf.sklearn_mlp(tmp_path / "one", zipmap=True)
+    assert one.name == "sklearn_mlp_zipmap.onnx" and np.array_equal(clf_one.coefs_[0], clf.coefs_[0])
 
 
 def test_torch_factories_are_deterministic(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 
@@ -72,3 +73,20 @@ def test_manifest_is_a_copy() -> None:
 def test_zoo_import_does_not_import_torch() -> None:
     code = "import sys, smugkit.zoo; sys.exit(1 if 'torch' in sys.modules or 'sklearn' in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@pytest.mark.slow
+def test_training_script_reproduces_the_bundle(tmp_path) -> None:
+    torch = pytest.importorskip("torch", reason="torch is not installed (needed to retrain the zoo)")
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed (needed to retrain the zoo)")
+    from smugkit.zoo import train_digits
+
+    assert train_digits.main(["--out", str(tmp_path)]) == 0
+    fresh = json.loads((tmp_path / "manifest.json").read_text())
+    bundled = zoo.manifest()
+    for name, entry in bundled["models"].items():
+        assert fresh["models"][name]["test_accuracy"] == pytest.approx(entry["test_accuracy"], abs=0.02)
+        if fresh["versions"] == bundled["versions"] and torch.__version__ == bundled["versions"]["torch"]:
+            assert fresh["models"][name]["sha256"] == entry["sha256"]
+    np.testing.assert_array_equal(np.load(tmp_path / "digits_samples_labels.npy"), zoo.sample_inputs(8)[1])
+    np.testing.assert_allclose(np.load(tmp_path / "digits28_samples.npy"), zoo.sample_inputs(28)[0])
