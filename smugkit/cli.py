@@ -143,6 +143,19 @@ def cmd_backends(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from smugkit.bench import load_suite, run_bench
+
+    specs = load_suite(args.suite)
+    names = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if not names:
+        raise InputError("--backends is empty")
+    result = run_bench(specs, names, timeout=args.timeout, repeat=args.repeat, out=args.out, seed=args.seed,
+                       progress=not args.quiet)
+    print(f"wrote {', '.join(str(p) for p in result.files.values())}")
+    return 3 if result.disagreements else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smugkit", description="Formally minimal explanations of ONNX models.")
     parser.add_argument("--version", action="version", version=f"smugkit {__version__}")
@@ -170,6 +183,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample", type=int, default=0, help="which bundled digit (default 0)")
     _add_explain_options(p)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("bench", help="compare solver backends on SMUG instances")
+    p.add_argument("--suite", default="smoke", help="smoke, digits, scale, full, or a JSON file of instances")
+    p.add_argument("--backends", default="highs,z3,cvc5,reference",
+                   help="comma-separated backends (name or name@strategy; 'reference' is the original encoding)")
+    p.add_argument("--timeout", type=float, default=60.0, help="wall-clock budget per run in seconds")
+    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="bench-out", help="output folder; rerunning resumes finished runs")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("backends", help="list solver backends with versions and capabilities")
     p.add_argument("--json", action="store_true")

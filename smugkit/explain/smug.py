@@ -172,6 +172,7 @@ class Encoded:
     active: np.ndarray  # the kept neurons that are active, hence constrained
     pre: np.ndarray  # first-layer pre-activations on the input (flat)
     rows: object  # sparse affine rows of the kept neurons over the input
+    offset: np.ndarray  # their constant terms: pre[kept] = rows @ x + offset
 
 
 def encode(net: Network, x: np.ndarray, label: int, scores: np.ndarray, *, top_k: int, gamma: float,
@@ -191,7 +192,7 @@ def encode(net: Network, x: np.ndarray, label: int, scores: np.ndarray, *, top_k
 
         inst = None
         problem, mask_var = full_network_problem(net, x, label, windows, mask_value, delta, strict)
-    return Encoded(problem, mask_var, inst, kept, kept[pos], pre, C)
+    return Encoded(problem, mask_var, inst, kept, kept[pos], pre, C, off)
 
 
 def _first_layer_problem(inst: FirstLayerInstance):

@@ -1,0 +1,103 @@
+"""Bench outputs: runs.csv, summary.json, a table of medians, and PNG plots (time vs bits, cactus)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+COLUMNS = ["instance", "model", "sample", "top_k", "gamma", "window", "encoding", "bits", "constraints", "nnz",
+           "backend", "backend_version", "strategy", "repeat", "build_s", "encode_s", "solve_s", "wall_s", "status",
+           "objective", "lower_bound", "calls", "mask_size", "exact_ok", "certified", "keeps_label", "reason"]
+
+
+def medians(rows: list[dict]) -> list[dict]:
+    """Per backend: runs, solved to optimality, median wall time, and speed-up against `reference`."""
+    backends = list(dict.fromkeys(r["backend"] for r in rows))
+    ref = {r["instance"]: r["wall_s"] for r in rows if r["backend"] == "reference" and r.get("status") != "skipped"}
+    table = []
+    for b in backends:
+        mine = [r for r in rows if r["backend"] == b and r.get("status") != "skipped"]
+        if not mine:
+            continue
+        wall = [r["wall_s"] for r in mine]
+        entry = {"backend": b, "runs": len(mine), "optimal": sum(r.get("status") == "optimal" for r in mine),
+                 "certified": sum(bool(r.get("certified")) for r in mine),
+                 "median_build_s": float(np.median([r["build_s"] for r in mine])),
+                 "median_solve_s": float(np.median(wall)),
+                 "median_encode_s": _median([r.get("encode_s") for r in mine])}
+        common = [r for r in mine if r["instance"] in ref]
+        if common and b != "reference":
+            entry["speedup_vs_reference"] = float(np.median([ref[r["instance"]] for r in common]) /
+                                                  max(np.median([r["wall_s"] for r in common]), 1e-9))
+        table.append(entry)
+    return table
+
+
+def _median(values):
+    v = [x for x in values if x is not None]
+    return float(np.median(v)) if v else None
+
+
+def format_table(table: list[dict]) -> str:
+    lines = [f"{'backend':<22} {'runs':>5} {'optimal':>8} {'certified':>9} {'build s':>9} {'solve s':>9} "
+             f"{'x ref':>8}"]
+    for e in table:
+        sp = e.get("speedup_vs_reference")
+        label = e["backend"] + (" (baseline)" if e["backend"] == "reference" else "")
+        lines.append(f"{label:<22} {e['runs']:>5} {e['optimal']:>8} {e['certified']:>9} "
+                     f"{e['median_build_s']:>9.4f} {e['median_solve_s']:>9.4f} "
+                     f"{(f'{sp:.1f}' if sp is not None else '-'):>8}")
+    return "\n".join(lines)
+
+
+def write_reports(result, out: Path) -> dict:
+    """Write CSV, JSON and plots; print the medians and any disagreement."""
+    files = {"csv": out / "runs.csv", "json": out / "summary.json"}
+    with files["csv"].open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(result.rows)
+    table = medians(result.rows)
+    files["json"].write_text(json.dumps({"medians": table, "disagreements": result.disagreements,
+                                         "runs": result.rows}, indent=1, default=str))
+    print(format_table(table))
+    for d in result.disagreements:
+        print(f"!!! DISAGREEMENT on {d['instance']}: {d['kind']} {d.get('optima', d.get('backend'))}")
+    files.update(_plots(result.rows, out))
+    return files
+
+
+def _plots(rows: list[dict], out: Path) -> dict:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        print("(matplotlib not installed: no plots; pip install 'smugkit[viz]')")
+        return {}
+    files = {}
+    backends = list(dict.fromkeys(r["backend"] for r in rows))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.add_subplot()
+    for b in backends:
+        pts = [(r["bits"], r["wall_s"]) for r in rows if r["backend"] == b and r.get("status") != "skipped"]
+        if pts:
+            x, y = zip(*pts)
+            ax.scatter(x, y, label=b, s=14)
+    ax.set(xscale="log", yscale="log", xlabel="mask bits", ylabel="solve wall time (s)",
+           title="SMUG solve time vs mask size")
+    ax.legend(fontsize=8)
+    files["time_vs_bits"] = out / "time_vs_bits.png"
+    fig.savefig(files["time_vs_bits"], dpi=110)
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.add_subplot()
+    for b in backends:
+        t = sorted(r["wall_s"] for r in rows if r["backend"] == b and r.get("status") == "optimal")
+        if t:
+            ax.step(t, np.arange(1, len(t) + 1), where="post", label=b)
+    ax.set(xscale="log", xlabel="time (s)", ylabel="instances solved to optimality", title="cactus plot")
+    ax.legend(fontsize=8)
+    files["cactus"] = out / "cactus.png"
+    fig.savefig(files["cactus"], dpi=110)
+    return files

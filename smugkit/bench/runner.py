@@ -1,0 +1,236 @@
+"""Run suites on backends with one budget each, re-check every mask, flag disagreements, resume runs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from smugkit.bench.suites import InstanceSpec
+from smugkit.errors import InputError
+from smugkit.explain.certify import OnnxRunner, certify
+from smugkit.explain.encoding import masked_input
+from smugkit.explain.image import detect_layout, make_windows
+
+Solver = Callable[["Prepared", float, int], dict]
+
+
+@dataclass
+class Prepared:
+    """An instance encoded once, shared by every backend run."""
+
+    spec: InstanceSpec
+    net: object
+    x: np.ndarray
+    label: int
+    windows: object
+    encoded: object  # smug.Encoded
+    build_time: float  # encoding time (IG excluded)
+
+    @property
+    def size(self) -> dict:
+        inst = self.encoded.instance
+        if inst is not None:
+            return {"bits": self.windows.count, "constraints": int(inst.A.shape[0]), "nnz": int(inst.A.nnz)}
+        return {"bits": self.windows.count, "constraints": None, "nnz": None}
+
+
+def _model_and_input(spec: InstanceSpec, cache: Path):
+    from smugkit import zoo
+    from smugkit.bench.models import scale_image, scale_model
+    from smugkit.frontends import load_model
+
+    if spec.model == "scale":
+        return load_model(scale_model(cache / "scale_first_layer.onnx")), scale_image(spec.sample)
+    if spec.model in zoo.list_models():
+        net = load_model(zoo.model_path(spec.model))
+        images, _ = zoo.sample_inputs(28 if "28" in spec.model else 8)
+        return net, images[spec.sample].reshape(net.input.shape)
+    path = Path(spec.model)
+    if not path.is_file():
+        raise InputError(f"instance model {spec.model!r} is neither a bundled model, 'scale', nor a file")
+    raise InputError(f"instance model {spec.model!r}: file models need an input; use a bundled model or 'scale'")
+
+
+@lru_cache(maxsize=32)
+def _ig_scores(model: str, sample: int, cache: str) -> tuple:
+    from smugkit.explain.smug import probabilities, rank_neurons
+
+    net, x = _model_and_input(InstanceSpec(model, sample), Path(cache))
+    label = int(probabilities(net, x).argmax())
+    scores, _ = rank_neurons(net, x, label, steps=200, gradients="ir", seed=0)
+    return net, x, label, scores
+
+
+def prepare(spec: InstanceSpec, cache: Path) -> Prepared:
+    """Load the model, rank neurons by IG (cached per model and input) and encode the instance."""
+    from smugkit.explain.smug import encode
+
+    net, x, label, scores = _ig_scores(spec.model, spec.sample, str(cache))
+    wins = make_windows(detect_layout(net), spec.window)
+    t = time.perf_counter()
+    enc = encode(net, x, label, scores, top_k=spec.top_k, gamma=spec.gamma, windows=wins, encoding=spec.encoding,
+                 delta=spec.delta)
+    return Prepared(spec, net, x, label, wins, enc, time.perf_counter() - t)
+
+
+def backend_solver(name: str) -> Solver:
+    """A solver callable for a backend name, ``name@strategy``, or ``reference``."""
+    if name == "reference":
+        return _reference
+    backend, _, strategy = name.partition("@")
+
+    def run(p: Prepared, timeout: float, seed: int) -> dict:
+        from smugkit import backends
+
+        sol = backends.solve(p.encoded.problem, backend=backend, timeout=timeout, seed=seed,
+                             strategy=strategy or None)
+        d = sol.to_dict()
+        d["mask"] = _bits(sol.assignment, p.encoded.mask_var.name) if sol.assignment else None
+        return d
+
+    return run
+
+
+def _bits(assignment, name):
+    v = assignment.get(name) if assignment else None
+    return None if v is None else np.rint(np.asarray(v, np.float64)).reshape(-1)
+
+
+def _reference(p: Prepared, timeout: float, seed: int) -> dict:
+    from smugkit.bench.reference import solve_reference
+
+    enc = p.encoded
+    if enc.instance is None:
+        return {"status": "skipped", "reason": "the reference encoding covers the first-layer variant only"}
+    pos = np.flatnonzero(np.isin(enc.kept, enc.active))
+    d = solve_reference(enc.rows[pos], enc.offset[pos], p.x, p.windows.input_ids().reshape(-1), p.windows.count,
+                        enc.instance.thresholds, 0.0, timeout)
+    d["mask"] = d.pop("assignment")["m"]
+    return d
+
+
+def check_mask(p: Prepared, bits: np.ndarray, runner: OnnxRunner) -> dict:
+    """Re-check a mask exactly on the IR encoding and with onnxruntime on the real model."""
+    enc = p.encoded
+    fl = p.net.first_layer()
+    xm = masked_input(p.x, bits, p.windows, 0.0)
+    xi = masked_input(p.x, 1 - bits, p.windows, 0.0)
+    if enc.instance is not None:
+        exact = enc.instance.feasible(bits)
+        cert = certify(runner, fl.pre, p.net.output.name, p.x, xm, xi, enc.active, enc.instance.thresholds,
+                       p.label, True)
+    else:
+        logits = p.net(xm).reshape(-1)
+        exact = bool(logits[p.label] - np.delete(logits, p.label).max() >= p.spec.delta)
+        cert = certify(runner, fl.pre, p.net.output.name, p.x, xm, xi, np.zeros(0, int), np.zeros(0), p.label,
+                       True, logit_delta=p.spec.delta)
+    return {"exact_ok": bool(exact), "certified": cert.holds, "keeps_label": cert.keeps_label}
+
+
+@dataclass
+class BenchResult:
+    rows: list[dict] = field(default_factory=list)
+    disagreements: list[dict] = field(default_factory=list)
+    files: dict = field(default_factory=dict)
+
+
+def _key(row: dict) -> tuple:
+    return row["instance"], row["backend"], row["repeat"]
+
+
+def run_bench(specs: list[InstanceSpec], backends: list[str], *, timeout: float = 60.0, repeat: int = 1,
+              out: str | Path = "bench-out", seed: int = 0, solvers: dict[str, Solver] | None = None,
+              progress: bool = True) -> BenchResult:
+    """Run every instance on every backend; rows go to ``out/runs.jsonl`` as they finish (resumable)."""
+    from smugkit.bench.report import write_reports
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "runs.jsonl"
+    done = {}
+    if log.exists():
+        for line in log.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                done[_key(row)] = row
+    solvers = dict(solvers or {})
+    for b in backends:
+        solvers.setdefault(b, backend_solver(b))
+    jobs = [(s, b, r) for s in specs for b in backends for r in range(repeat)]
+    bar = _bar(len(jobs), progress)
+    prepared: dict[str, Prepared] = {}
+    runners: dict[int, OnnxRunner] = {}
+    with log.open("a") as fh:
+        for spec, b, r in jobs:
+            bar.update(1)
+            if (spec.id, b, r) in done:
+                continue
+            if spec.id not in prepared:
+                prepared.clear()  # keep one encoded instance in memory at a time
+                prepared[spec.id] = prepare(spec, out)
+            p = prepared[spec.id]
+            row = {"instance": spec.id, **spec.to_dict(), **p.size, "backend": b, "repeat": r,
+                   "build_s": p.build_time}
+            t = time.perf_counter()
+            try:
+                d = solvers[b](p, timeout, seed + r)
+            except Exception as e:  # a crashing backend is a result, not the end of the run
+                d = {"status": "error", "reason": f"{type(e).__name__}: {e}"}
+            row["wall_s"] = time.perf_counter() - t
+            row.update({k: d.get(k) for k in ("status", "objective", "lower_bound", "calls", "backend_version",
+                                              "strategy", "reason")})
+            row["solve_s"] = d.get("solve_time", row["wall_s"])
+            row["encode_s"] = d.get("build_time")
+            mask = d.get("mask")
+            if mask is not None and row["status"] in ("optimal", "feasible"):
+                runner = runners.setdefault(id(p.net), OnnxRunner(p.net, [p.net.first_layer().pre,
+                                                                          p.net.output.name]))
+                row.update(check_mask(p, np.asarray(mask, dtype=float), runner))
+                row["mask_size"] = int(np.asarray(mask).sum())
+            fh.write(json.dumps(_plain(row)) + "\n")
+            fh.flush()
+            done[_key(row)] = row
+    bar.close()
+    rows = [done[(s.id, b, r)] for s, b, r in jobs if (s.id, b, r) in done]
+    result = BenchResult(rows=rows, disagreements=find_disagreements(rows))
+    result.files = write_reports(result, out)
+    return result
+
+
+def find_disagreements(rows: list[dict]) -> list[dict]:
+    """Instances where backends that proved optimality report different optima, or a mask fails its check."""
+    bad = []
+    by_instance: dict[str, dict[str, float]] = {}
+    for row in rows:
+        if row.get("status") == "optimal" and row.get("objective") is not None:
+            by_instance.setdefault(row["instance"], {})[row["backend"]] = float(row["objective"])
+        if row.get("status") in ("optimal", "feasible") and row.get("exact_ok") is False:
+            bad.append({"instance": row["instance"], "kind": "invalid mask", "backend": row["backend"]})
+    for inst, optima in by_instance.items():
+        if len(set(optima.values())) > 1:
+            bad.append({"instance": inst, "kind": "different optima", "optima": optima})
+    return bad
+
+
+def _bar(total: int, enabled: bool):
+    try:
+        from tqdm import tqdm
+
+        return tqdm(total=total, disable=not enabled, desc="bench", unit="run")
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        class _Null:
+            def update(self, n): ...
+            def close(self): ...
+        return _Null()
+
+
+def _plain(v):
+    from smugkit.explain.explanation import _plain as plain
+
+    return plain(v)
