@@ -63,7 +63,7 @@ def gemm(ctx: _Context, node, name, a):
         x = ctx.resolve(A)
         if ta:
             x = _transpose(ctx, f"{name}/transA", x, (1, 0))
-        if c is not None and c.size == w.shape[1] and c.ndim <= 2:
+        if c is not None and c.size == w.shape[1] and (c.ndim < 2 or c.shape[0] == 1):  # not a (M, 1) column
             return _dense(ctx, name, x, w, c.reshape(-1), node.output[0])
         if c is None:
             return _dense(ctx, name, x, w, None, node.output[0])
@@ -409,6 +409,9 @@ def identity(ctx: _Context, node, name, a):
 def dropout(ctx: _Context, node, name, a):
     if len(node.output) > 1 and node.output[1] and ctx.onnx_consumers.get(node.output[1], 0):
         return _unsupported(ctx, node, name, "Dropout whose mask output is used")
+    if len(node.input) > 2 and node.input[2] and not ctx.is_const(node.input[2]):
+        raise ModelError(f"{ctx.label}: Dropout {name!r} takes training_mode from a graph input; export the model "
+                         f"in evaluation mode")
     if len(node.input) > 2 and node.input[2] and bool(np.asarray(ctx.const(node.input[2])).reshape(-1)[0]):
         raise ModelError(f"{ctx.label}: Dropout {name!r} has training_mode=1 and is random at inference; "
                          f"export the model in evaluation mode")

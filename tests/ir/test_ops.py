@@ -49,6 +49,12 @@ def test_gemm_constant_a(rng, trans_a, trans_b, with_c):
     check_all(model([n], [("B", (2, 5) if trans_b else (5, 2))], ["Y"], inits), rng)
 
 
+@pytest.mark.parametrize("c_shape", [(4, 1), (1, 1), (1,)])
+def test_gemm_column_bias(rng, c_shape):
+    n = node("Gemm", ["A", "B", "C"], ["Y"])
+    check_all(model([n], [("A", (4, 5))], ["Y"], {"B": w(rng, 5, 4), "C": w(rng, *c_shape)}), rng)
+
+
 def test_gemm_defaults(rng):
     n = node("Gemm", ["A", "B", "C"], ["Y"])
     check_all(model([n], [("A", (2, 6))], ["Y"], {"B": w(rng, 6, 3), "C": w(rng, 3)}), rng)
@@ -390,6 +396,12 @@ def test_dropout_with_unused_mask_output(rng):
 def test_dropout_training_mode_is_rejected(rng):
     nodes = [node("Dropout", ["X", "r", "t"], ["Y"])]
     m = model(nodes, [("X", (2, 3))], ["Y"], {"r": np.float32(0.5), "t": np.array(True)})
+    with pytest.raises(ModelError, match="training_mode"):
+        load_model(m)
+
+
+def test_dropout_training_mode_from_an_input_is_rejected():
+    m = model([node("Dropout", ["X", "", "t"], ["Y"])], [("X", (2, 3)), ("t", (), TensorProto.BOOL)], ["Y"])
     with pytest.raises(ModelError, match="training_mode"):
         load_model(m)
 
