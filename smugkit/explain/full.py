@@ -77,10 +77,11 @@ def _maxpool_terms(net: Network, node, arg, lo: np.ndarray, hi: np.ndarray, relu
 def full_network_problem(net: Network, x: np.ndarray, label: int, windows: Windows, mask_value: float,
                          delta: float, strict: bool = False):
     """DSL problem: minimise the mask such that the label's logit beats every other by ``delta``."""
-    from smugkit.dsl import Problem, Var, relu
+    from smugkit.dsl import Problem, relu
 
     x = np.asarray(x, np.float64).reshape(net.input.shape)
-    m = Var("m", windows.count, "binary")
+    p = Problem("smug_full_network")
+    m = p.binary("m", windows.count)
     d = x.reshape(-1) - mask_value
     known = {net.input.name: (sp.diags(d) @ spread_matrix(windows)) @ m + mask_value}
     lo_in, hi_in = np.minimum(x, mask_value), np.maximum(x, mask_value)
@@ -106,7 +107,6 @@ def full_network_problem(net: Network, x: np.ndarray, label: int, windows: Windo
     diff = sp.csr_matrix((np.r_[np.ones(others.size), -np.ones(others.size)],
                           (np.r_[np.arange(others.size), np.arange(others.size)],
                            np.r_[np.full(others.size, label), others])), shape=(others.size, n_cls))
-    p = Problem()
     margin = diff @ logits
     p.add(margin > delta if strict else margin >= delta)
     p.minimize(m.sum())

@@ -196,10 +196,10 @@ def encode(net: Network, x: np.ndarray, label: int, scores: np.ndarray, *, top_k
 
 
 def _first_layer_problem(inst: FirstLayerInstance):
-    from smugkit.dsl import Problem, Var
+    from smugkit.dsl import Problem
 
-    m = Var("m", inst.n_bits, "binary")
-    p = Problem()
+    p = Problem("smug_first_layer")
+    m = p.binary("m", inst.n_bits)
     if inst.A.shape[0]:
         p.add(inst.A @ m > inst.rhs if inst.strict else inst.A @ m >= inst.rhs)
     useless = inst.useless_bits()
