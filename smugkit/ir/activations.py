@@ -44,6 +44,14 @@ class LeakyRelu(Monotone):
     def vjp(self, xs, y, gy):
         return [gy * np.where(xs[0] > 0, 1.0, self.attrs["alpha"])]
 
+    def bounds(self, los, his):
+        a, b = self.forward(los[0]), self.forward(his[0])
+        if self.attrs["alpha"] >= 0:
+            return a, b
+        # a negative slope makes a V with its minimum 0 at x = 0
+        lo = np.where((los[0] < 0) & (his[0] > 0), 0.0, np.minimum(a, b))
+        return lo, np.maximum(a, b)
+
 
 @register
 @dataclass

@@ -178,6 +178,7 @@ def test_conv(rng, case, bias):
 
 # -- activations --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("op,attrs", [("Relu", {}), ("LeakyRelu", {}), ("LeakyRelu", {"alpha": 0.3}),
+                                      ("LeakyRelu", {"alpha": -0.5}), ("LeakyRelu", {"alpha": 1.5}),
                                       ("Sigmoid", {}), ("Tanh", {})])
 def test_activation(rng, op, attrs):
     n = node(op, ["X"], ["Y"], **attrs)
