@@ -1,0 +1,274 @@
+"""Integrated Gradients (Sundararajan et al. 2017) on the input or on any internal tensor, with a completeness check.
+
+``IG_i = (x_i - b_i) * integral_0^1 df/dx_i (b + a (x - b)) da``, the integral taken by a quadrature rule.
+On an internal tensor ``T`` the path runs from a baseline of ``T`` to ``T(x)`` and ``f`` is the rest of the
+network evaluated on top of ``T`` (what SMUG ranks first-layer neurons with). Completeness,
+``sum(IG) = f(x) - f(b)``, holds exactly for the integral; its error measures the quadrature, so the
+result reports it and a user sees when the steps are too few.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from smugkit.errors import GradientError, InputError
+from smugkit.explain.gradients import (
+    GradientProvider,
+    get_provider,
+    one_hot,
+    required_inputs,
+    resolve_output,
+    stack_feeds,
+    target_index,
+    target_kind,
+    unstack,
+)
+from smugkit.ir import Network
+
+Array = np.ndarray
+RULES = ("riemann_left", "riemann_right", "riemann_mid", "trapezoid", "gauss_legendre")
+BASELINES = ("zeros", "black", "white", "black_white", "blur", "uniform")
+MAX_BYTES = 256 * 2 ** 20
+
+
+@dataclass
+class IGResult:
+    """Attributions with the tensor's shape, and how well they add up to ``f(x) - f(baseline)``."""
+
+    attributions: Array
+    tensor: str
+    output_name: str
+    target: tuple[int, ...]
+    output: str  # "logit" or "probability"
+    steps: int
+    rule: str
+    baseline: str
+    provider: str
+    f_x: float
+    f_baseline: float
+    completeness_error: float
+    relative_error: float
+    evaluations: int
+    seconds: float
+    baseline_value: Array | None = field(default=None, repr=False)
+
+    def summary(self) -> str:
+        """One line: target, rule, steps and the completeness error."""
+        return (f"IG of {self.output} {self.target} of {self.output_name!r} w.r.t. {self.tensor!r}: "
+                f"{self.rule} x{self.steps}, baseline {self.baseline}, provider {self.provider}; "
+                f"sum {float(np.sum(self.attributions)):.6g} vs f(x)-f(b) {self.f_x - self.f_baseline:.6g} "
+                f"(error {self.completeness_error:.2e}, relative {self.relative_error:.2e})")
+
+
+def quadrature(rule: str, steps: int) -> tuple[Array, Array]:
+    """Nodes in [0, 1] and weights of a rule with ``steps`` intervals (trapezoid: steps + 1 nodes)."""
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise InputError(f"steps must be an integer >= 1, got {steps!r}")
+    m = int(steps)
+    k = np.arange(m, dtype=np.float64)
+    if rule == "riemann_left":
+        return k / m, np.full(m, 1.0 / m)
+    if rule == "riemann_right":
+        return (k + 1) / m, np.full(m, 1.0 / m)
+    if rule == "riemann_mid":
+        return (k + 0.5) / m, np.full(m, 1.0 / m)
+    if rule == "trapezoid":
+        w = np.full(m + 1, 1.0 / m)
+        w[[0, -1]] /= 2
+        return np.arange(m + 1) / m, w
+    if rule == "gauss_legendre":
+        t, w = np.polynomial.legendre.leggauss(m)
+        return (t + 1) / 2, w / 2
+    raise InputError(f"unknown quadrature rule {rule!r}; choose one of {RULES}")
+
+
+def spatial_axes(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Model axes to blur: H, W of NCHW or NHWC images (channels last when the last axis is 1, 3 or 4)."""
+    if len(shape) == 4:
+        return (1, 2) if shape[3] in (1, 3, 4) and shape[1] not in (1, 3, 4) else (2, 3)
+    if len(shape) == 3:
+        return (2,) if shape[0] == 1 else (1, 2)
+    if len(shape) == 2:
+        return (1,) if shape[0] == 1 else (0, 1)
+    return tuple(range(len(shape)))
+
+
+def make_baseline(kind, x: Array, *, input_range: tuple[float, float] = (0.0, 1.0), blur_sigma: float | None = None,
+                  axes: tuple[int, ...] | None = None, seed: int = 0) -> Array:
+    """One input baseline of ``x``'s (model) shape: zeros, black, white, blur, uniform noise or an array."""
+    lo, hi = float(input_range[0]), float(input_range[1])
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise InputError(f"input_range must be two finite numbers low < high, got {input_range!r}")
+    if not isinstance(kind, str):
+        b = np.asarray(kind, dtype=np.float64)
+        if b.shape != x.shape:
+            raise InputError(f"baseline array has shape {list(b.shape)}; expected {list(x.shape)}")
+        if not np.all(np.isfinite(b)):
+            raise InputError("baseline array contains NaN or Inf")
+        return b
+    if kind == "zeros":
+        return np.zeros_like(x, dtype=np.float64)
+    if kind == "black":
+        return np.full(x.shape, lo)
+    if kind == "white":
+        return np.full(x.shape, hi)
+    if kind == "uniform":
+        return np.random.default_rng(seed).uniform(lo, hi, x.shape)
+    if kind == "blur":
+        from scipy.ndimage import gaussian_filter
+
+        ax = spatial_axes(x.shape) if axes is None else tuple(axes)
+        sigma = blur_sigma if blur_sigma is not None else max(0.5, 0.1 * max(x.shape[a] for a in ax))
+        if not sigma > 0:
+            raise InputError(f"blur_sigma must be > 0, got {blur_sigma!r}")
+        sig = [sigma if a in ax else 0.0 for a in range(x.ndim)]
+        return gaussian_filter(np.asarray(x, dtype=np.float64), sig, mode="nearest")
+    raise InputError(f"unknown baseline {kind!r}; choose one of {BASELINES} or pass an array")
+
+
+def _batch_size(net: Network, tensor: str, batch_size: int | None, n: int) -> int:
+    """Path points per provider call: ``batch_size`` or what fits ~256 MB of float64 activations (x2 for VJPs)."""
+    if batch_size is not None:
+        if isinstance(batch_size, bool) or int(batch_size) < 1:
+            raise InputError(f"batch_size must be >= 1, got {batch_size!r}")
+        return int(batch_size)
+    per_point = 16 * sum(t.size for t in net.tensors.values())
+    return int(np.clip(MAX_BYTES // max(per_point, 1), 1, n))
+
+
+def _path_integral(prov: GradientProvider, fixed: dict[str, Array], tensor: str, start: Array, end: Array,
+                   output: str, cot: Array, axis: int | None, alphas: Array, weights: Array, batch: int) -> Array:
+    """``(end - start) * sum_k w_k grad(start + a_k (end - start))`` over the tensor's model shape."""
+    diff = end - start
+    acc = np.zeros(start.shape)
+    for i in range(0, alphas.size, batch):
+        a = alphas[i:i + batch]
+        pts = start[None] + a.reshape((-1,) + (1,) * start.ndim) * diff[None]
+        feeds = {k: np.repeat(v[None], a.size, axis=0) for k, v in fixed.items()}
+        feeds[tensor] = pts
+        g = prov.vjp(feeds, output, np.repeat(cot[None], a.size, axis=0), tensor, axis)
+        acc += np.tensordot(weights[i:i + batch], g, axes=1)
+    return diff * acc
+
+
+def _values(prov: GradientProvider, fixed: dict[str, Array], tensor: str, points: list[Array], output: str,
+            cot: Array, axis: int | None) -> Array:
+    feeds = {k: np.repeat(v[None], len(points), axis=0) for k, v in fixed.items()}
+    feeds[tensor] = np.stack(points)
+    return prov.target_values(feeds, output, np.repeat(cot[None], len(points), axis=0), axis)
+
+
+def integrated_gradients(net: Network, x, *, target=None, tensor: str | None = None, baseline="zeros",
+                         steps: int = 200, rule: str = "riemann_mid", output: str | None = None,
+                         output_name: str | None = None, provider: str | GradientProvider = "ir",
+                         batch_size: int | None = None, seed: int = 0, input_range: tuple[float, float] = (0.0, 1.0),
+                         blur_sigma: float | None = None, blur_axes: tuple[int, ...] | None = None,
+                         tensor_baseline: str | None = None, provider_options: dict | None = None) -> IGResult:
+    """Integrated Gradients of one output unit for one point ``x``, on the input or an internal ``tensor``.
+
+    ``baseline``: "zeros", "black" (input_range low), "white" (input_range high), "black_white" (the average of
+    the black and white results, as in the SMUG paper), "blur" (Gaussian blur over the spatial axes), "uniform"
+    (noise in input_range, ``seed``), or an array. For an internal tensor the path starts at zeros of that
+    tensor (``tensor_baseline="zeros"``, the default for the "zeros" baseline) or at the tensor's value at the
+    input baseline (``tensor_baseline="input"``, the default for every other baseline); an array of the
+    tensor's shape is used as is. ``output``: "logit" or "probability" (softmax over the class axis); None
+    picks probability when a Softmax was cut off the model. ``target``: class index, index tuple, or None for
+    the predicted unit.
+    """
+    t0 = time.perf_counter()
+    x, squeeze = _as_model_shape(net, x)
+    feeds, mode = stack_feeds(net, x)
+    if next(iter(feeds.values())).shape[0] != 1:
+        raise InputError(f"integrated_gradients explains one point; got {next(iter(feeds.values())).shape[0]} "
+                         f"(loop over the points)")
+    point = {k: v[0] if v.dtype.kind in "iu" else v[0].astype(np.float64) for k, v in feeds.items()}
+    out = resolve_output(net, output_name)
+    kind = target_kind(net, output)
+    if tensor is None:
+        if len(net.inputs) != 1:
+            raise InputError(f"model has inputs {[t.name for t in net.inputs]}: name the tensor with tensor=")
+        tensor = net.input.name
+    info = net.tensor(tensor)
+    if info.dtype.startswith(("int", "uint")):
+        raise GradientError(f"tensor {tensor!r} holds integer ids ({info.dtype}); integrate on a float tensor "
+                            f"such as an embedding output instead")
+    alphas, weights = quadrature(rule, steps)
+    options = dict(provider_options or {})
+    if provider == "fd" and "input_scale" not in options:
+        options["input_scale"] = max(float(np.abs(point[k]).max()) for k in point if k in feeds)
+    prov = get_provider(provider, net, **options)
+
+    is_input = tensor in point
+    others = [k for k in required_inputs(net, out, {tensor}) if k != tensor]
+    missing = [k for k in others if k not in point]
+    if missing:
+        raise InputError(f"the output also needs inputs {missing}: pass all inputs in a dict")
+    fixed = {k: point[k] for k in others}
+    value = point[tensor] if is_input else np.asarray(net.run(point, [tensor])[tensor], dtype=np.float64)
+    starts, desc = _starts(net, tensor, is_input, point, value, baseline, tensor_baseline, input_range,
+                           blur_sigma, blur_axes, seed)
+
+    shape = net.tensor(out).shape
+    values = prov.outputs({tensor: value[None], **{k: v[None] for k, v in fixed.items()}}, out)[0] \
+        if target is None else None
+    idx = target_index(shape, target, values)
+    cot = one_hot(shape, [idx])[0]
+    axis = len(shape) - 1 if kind == "probability" else None
+    batch = _batch_size(net, tensor, batch_size, alphas.size)
+    attrs = [_path_integral(prov, fixed, tensor, s, value, out, cot, axis, alphas, weights, batch) for s in starts]
+    fvals = _values(prov, fixed, tensor, [value, *starts], out, cot, axis)
+    attr = np.mean(attrs, axis=0)
+    f_x, f_b = float(fvals[0]), float(np.mean(fvals[1:]))
+    err = abs(float(attr.sum()) - (f_x - f_b))
+    rel = err / max(abs(f_x - f_b), 1e-12)
+    tensor_mode = mode if (mode != "batch" or info.shape and info.shape[0] == 1) else "stacked"
+    attr = unstack(attr[None], tensor_mode)
+    if squeeze and attr.ndim and attr.shape[0] == 1:
+        attr = attr[0]
+    return IGResult(attributions=attr, tensor=tensor, output_name=out, target=idx,
+                    output=kind, steps=int(steps), rule=rule, baseline=desc, provider=prov.name, f_x=f_x,
+                    f_baseline=f_b, completeness_error=err, relative_error=rel,
+                    evaluations=len(starts) * alphas.size, seconds=time.perf_counter() - t0,
+                    baseline_value=np.mean(starts, axis=0))
+
+
+def _as_model_shape(net: Network, x) -> tuple[object, bool]:
+    """Accept one point without its leading batch axis of 1 (e.g. CHW for a 1xCxHxW model): add it back."""
+    if isinstance(x, dict) or len(net.inputs) != 1:
+        return x, False
+    shape = net.input.shape
+    arr = np.asarray(x)
+    if len(shape) > 1 and shape[0] == 1 and arr.shape == shape[1:]:
+        return arr.reshape(shape), True
+    return x, False
+
+
+def _starts(net: Network, tensor: str, is_input: bool, point: dict[str, Array], value: Array, baseline,
+            tensor_baseline: str | None, input_range, blur_sigma, blur_axes, seed) -> tuple[list[Array], str]:
+    """The path start(s) for the tensor (two for black_white) and a description of the baseline."""
+    kinds = ["black", "white"] if isinstance(baseline, str) and baseline == "black_white" else [baseline]
+    name = baseline if isinstance(baseline, str) else "array"
+    if is_input:
+        return [make_baseline(k, value, input_range=input_range, blur_sigma=blur_sigma, axes=blur_axes, seed=seed)
+                for k in kinds], name
+    if tensor_baseline not in (None, "zeros", "input"):
+        raise InputError(f"tensor_baseline must be 'zeros', 'input' or None, got {tensor_baseline!r}")
+    if not isinstance(baseline, str) and np.shape(baseline) == value.shape and tensor_baseline != "input":
+        return [make_baseline(baseline, value)], f"array on {tensor!r}"
+    mode = tensor_baseline or ("zeros" if isinstance(baseline, str) and baseline == "zeros" else "input")
+    if mode == "zeros":
+        if not (isinstance(baseline, str) and baseline == "zeros"):
+            raise InputError(f"baseline {name!r} is an input baseline but tensor_baseline='zeros' starts the path "
+                             f"at zeros of {tensor!r}; pass tensor_baseline='input' to map it through the network")
+        return [np.zeros_like(value)], f"zeros of {tensor!r}"
+    if len(net.inputs) != 1:
+        raise InputError("tensor_baseline='input' needs a single-input model")
+    x_in = point[net.input.name]
+    starts = []
+    for k in kinds:
+        b = make_baseline(k, x_in, input_range=input_range, blur_sigma=blur_sigma, axes=blur_axes, seed=seed)
+        starts.append(net.run({net.input.name: b}, [tensor])[tensor])
+    return starts, f"{tensor!r} at input baseline {name}"
