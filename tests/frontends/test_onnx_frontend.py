@@ -363,6 +363,14 @@ def test_truncated_protobuf(tmp_path, rng):
             load_model(data[:cut])
 
 
+def test_truncated_real_model(tmp_path, shared_models):
+    data = (shared_models / "marabou" / "mnist2x10.onnx").read_bytes()
+    half = tmp_path / "half.onnx"
+    half.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match=str(half)):
+        load_model(half)
+
+
 def test_invalid_graph_is_a_model_error():
     m = make([node("Relu", ["nowhere"], ["Y"])], [("X", [2])], [("Y", [2])])
     with pytest.raises(ModelError):

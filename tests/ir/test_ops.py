@@ -244,6 +244,14 @@ def test_average_pool(rng, case, count_include_pad):
     check_all(model([n], [("X", x_shape)], ["Y"]), rng)
 
 
+@pytest.mark.parametrize("count_include_pad", [0, 1])
+@pytest.mark.parametrize("ceil_mode", [0, 1])
+def test_average_pool_dilations_opset19(rng, count_include_pad, ceil_mode):
+    n = node("AveragePool", ["X"], ["Y"], kernel_shape=[2, 3], dilations=[2, 1], strides=[2, 2], pads=[1, 0, 1, 1],
+             count_include_pad=count_include_pad, ceil_mode=ceil_mode)
+    check_all(model([n], [("X", (1, 2, 8, 7))], ["Y"], opset=19), rng)
+
+
 @pytest.mark.parametrize("op", ["GlobalAveragePool", "GlobalMaxPool"])
 @pytest.mark.parametrize("x_shape", [(1, 3, 4, 5), (2, 2, 6)])
 def test_global_pool(rng, op, x_shape):
@@ -487,6 +495,11 @@ def test_pad_opset2_attributes(rng, mode):
     if mode == "constant":
         attrs["value"] = -1.5
     check_all(model([node("Pad", ["X"], ["Y"], **attrs)], [("X", (2, 3, 4))], ["Y"], opset=10), rng)
+
+
+def test_pad_opset19_wrap(rng):
+    n = node("Pad", ["X", "p"], ["Y"], mode="wrap")
+    check_all(model([n], [("X", (2, 3, 4))], ["Y"], {"p": np.array([0, 1, 2, 0, 2, 1], np.int64)}, opset=19), rng)
 
 
 def test_pad_opset18_axes(rng):
