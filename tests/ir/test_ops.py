@@ -594,3 +594,26 @@ def test_vjp_wrt_internal_tensor(rng):
 def test_ort_helper_sanity():
     m = model([node("Relu", ["X"], ["Y"])], [("X", (2,))], ["Y"])
     np.testing.assert_array_equal(ort_run(m, {"X": np.array([-1.0, 2.0], np.float32)})[0], [0.0, 2.0])
+
+
+@pytest.mark.parametrize("nodes,expected", [
+    ([node("Sub", ["X", "mu"], ["s"]), node("MatMul", ["s", "W"], ["m"]), node("Add", ["m", "b"], ["a"]),
+      node("Relu", ["a"], ["Y"])], ("Dense", "Relu", ["Sub", "Dense"])),
+    ([node("MatMul", ["X", "W"], ["m"]), node("MatMul", ["m", "W"], ["m2"]), node("Tanh", ["m2"], ["Y"])],
+     ("Dense", "Tanh", ["Dense", "Dense"])),
+    ([node("Relu", ["X"], ["r"]), node("MatMul", ["r", "W"], ["Y"])], "before any weighted layer"),
+    ([node("MatMul", ["X", "W"], ["m"]), node("Softmax", ["m"], ["s"]), node("Add", ["s", "b"], ["Y"])],
+     "followed by Softmax"),
+    ([node("MatMul", ["X", "W"], ["Y"])], "no activation"),
+])
+def test_first_layer(rng, nodes, expected):
+    inits = {"W": w(rng, 3, 3), "b": w(rng, 3), "mu": w(rng, 3)}
+    net = load_model(model(nodes, [("X", (1, 3))], ["Y"], inits))
+    if isinstance(expected, str):
+        with pytest.raises(ModelError, match=expected):
+            net.first_layer()
+        return
+    fl = net.first_layer()
+    assert (fl.kind, fl.activation_type) == expected[:2]
+    assert [net.node(n).op_type for n in fl.affine_part] == expected[2]
+    assert net.producer(fl.pre).name == fl.layer and net.producer(fl.post).name == fl.activation
