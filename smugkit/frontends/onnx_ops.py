@@ -481,6 +481,16 @@ def gather(ctx: _Context, node, name, a):
         _unsupported(ctx, node, name, "Gather with non-constant data and indices")
 
 
+def _onnx_slice(start: int, end: int, step: int, dim: int) -> slice:
+    """A Python slice with ONNX's clamping (a negative step clamps the start to ``dim - 1``, not to empty)."""
+    start = start + dim if start < 0 else start
+    end = end + dim if end < 0 else end
+    if step > 0:
+        return slice(min(max(start, 0), dim), min(max(end, 0), dim), step)
+    start, end = min(max(start, 0), dim - 1), min(max(end, -1), dim - 1)
+    return slice(start, end if end >= 0 else None, step)
+
+
 @converter("Slice")
 def slice_(ctx: _Context, node, name, a):
     if "starts" in a:  # opset < 10
@@ -491,12 +501,13 @@ def slice_(ctx: _Context, node, name, a):
         starts, ends = (list(np.asarray(ctx.const(t)).reshape(-1)) for t in node.input[1:3])
         axes = list(np.asarray(ctx.const(node.input[3])).reshape(-1)) if len(node.input) > 3 and node.input[3] else None
         steps = list(np.asarray(ctx.const(node.input[4])).reshape(-1)) if len(node.input) > 4 and node.input[4] else None
-    rank = len(_shape(ctx, node))
+    shape = _shape(ctx, node)
+    rank = len(shape)
     axes = list(range(len(starts))) if axes is None else axes
     steps = steps or [1] * len(starts)
     sl = [slice(None)] * rank
     for s, e, ax, st in zip(starts, ends, axes, steps):
-        sl[int(ax) % rank] = slice(int(s), int(np.clip(e, -2**62, 2**62)), int(st))
+        sl[int(ax) % rank] = _onnx_slice(int(s), int(e), int(st), shape[int(ax) % rank])
     _index_op(ctx, name, "Slice", [(node.input[0], False)], lambda p, _: p[tuple(sl)], node.output[0])
 
 

@@ -515,6 +515,8 @@ def test_pad_opset18_axes(rng):
     ([5, 0], [-6, 10], [2, 1], [-2, 2]),
     ([0], [2 ** 63 - 1], [-1], [3]),
     ([-3, 1], [-1, 100], [-1, 0], [1, 1]),
+    ([-9, 7], [-9, -9], [-1, 1], [-2, -1]),
+    ([9, -9], [-1, 9], [2, 0], [-1, 1]),
 ])
 def test_slice(rng, starts, ends, axes, steps):
     inits = {"s": np.array(starts, np.int64), "e": np.array(ends, np.int64)}
