@@ -149,8 +149,8 @@ class Network:
             else:
                 raise InputError(f"input {name!r}: expected shape {list(shape)} (or a stack of them), "
                                  f"got {list(arr.shape)}")
-            if info.dtype.startswith("int") or arr.dtype.kind in "biu" and info.dtype.startswith("int"):
-                arr = arr.astype(np.int64)
+            if info.dtype.startswith("int"):
+                arr = self._ids(name, arr)
             else:
                 arr = arr.astype(np.float64)
             out[name] = arr
@@ -159,6 +159,18 @@ class Network:
         if len(sizes) > 1 or len(modes) > 1:
             raise InputError(f"inputs disagree on stacking: sizes {sorted(sizes)}, conventions {sorted(modes)}")
         return out, modes.pop(), sizes.pop()
+
+    def _ids(self, name: str, arr: Array) -> Array:
+        """Integer inputs as int64: whole numbers, within the tables of the Embedding ops that read them."""
+        if arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
+            raise InputError(f"input {name!r} takes integer ids; got non-integer values")
+        arr = arr.astype(np.int64)
+        for c in self.consumers(name):
+            n = c.params["table"].shape[0] if c.op_type == "Embedding" else None
+            if n is not None and arr.size and (arr.min() < -n or arr.max() >= n):
+                raise InputError(f"input {name!r}: ids must lie in [0, {n}) for {c.op_type} {c.name!r}; "
+                                 f"got values from {arr.min()} to {arr.max()}")
+        return arr
 
     @staticmethod
     def _unstack(value: Array, mode: str) -> Array:

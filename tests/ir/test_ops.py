@@ -460,6 +460,18 @@ def test_gather_embedding(rng, ids_shape):
     check_forward(m, net, {"ids": ids})
 
 
+def test_gather_embedding_rejects_bad_ids(rng):
+    from smugkit.errors import InputError
+
+    m = model([node("Gather", ["T", "ids"], ["Y"])], [("ids", (1, 3), I64)], ["Y"], {"T": w(rng, 5, 2)})
+    net = load_model(m)
+    np.testing.assert_array_equal(net.run(np.array([[1.0, 2.0, -5.0]]))["Y"], net.run(np.array([[1, 2, 0]]))["Y"])
+    for ids, msg in ((np.array([[0.5, 1, 2]]), "integer"), (np.array([[5, 1, 2]]), r"\[0, 5\)"),
+                     (np.array([[-6, 1, 2]]), r"\[0, 5\)")):
+        with pytest.raises(InputError, match=msg):
+            net.run(ids)
+
+
 @pytest.mark.parametrize("axis,indices", [(0, [1, 0, 1]), (1, [[2, 0], [-1, 1]]), (2, 3), (-1, [-4, 0]),
                                           (1, -2)])
 def test_gather_constant_indices(rng, axis, indices):
