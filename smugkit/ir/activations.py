@@ -118,6 +118,8 @@ class Softmax(Op):
         ax = self.attrs["axis"] + 1
         shift = his[0].max(axis=ax, keepdims=True)
         elo, ehi = np.exp(los[0] - shift), np.exp(his[0] - shift)
-        lo = elo / (elo + ehi.sum(axis=ax, keepdims=True) - ehi)
-        hi = ehi / (ehi + elo.sum(axis=ax, keepdims=True) - elo)
-        return lo, np.minimum(hi, 1.0)
+        with np.errstate(invalid="ignore"):
+            lo = elo / (elo + ehi.sum(axis=ax, keepdims=True) - ehi)
+            hi = ehi / (ehi + elo.sum(axis=ax, keepdims=True) - elo)
+        # 0/0 where every term underflows (boxes hundreds wide): fall back to the trivial bounds [0, 1]
+        return np.nan_to_num(lo, nan=0.0), np.minimum(np.nan_to_num(hi, nan=1.0), 1.0)

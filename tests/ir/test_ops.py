@@ -212,6 +212,16 @@ def test_softmax_mid_network(rng, opset, attrs):
     assert net.meta["post_processing"] is None
 
 
+def test_softmax_bounds_of_very_wide_boxes(rng):
+    net = load_model(model([node("Softmax", ["X"], ["s"]), node("Mul", ["s", "k"], ["Y"])], [("X", (1, 2))], ["Y"],
+                           {"k": np.float32(2.0)}))
+    lo, hi = net.bounds(np.array([[-1000.0, 0.0]]), np.array([[-900.0, 1000.0]]))["s"]
+    assert np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))
+    assert np.all(lo >= 0) and np.all(hi <= 1) and np.all(lo <= hi)
+    y = net.run(np.array([[-950.0, 500.0]]), ["s"])["s"]
+    assert np.all(lo <= y) and np.all(y <= hi)
+
+
 # -- pooling ------------------------------------------------------------------------------------------------
 POOL_CASES = {
     "k2s2": ((1, 2, 6, 6), {"kernel_shape": [2, 2], "strides": [2, 2]}),
