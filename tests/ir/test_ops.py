@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from onnx import TensorProto, helper
-from opcheck import I64, check_all, check_forward, fd_check, load_model, model, ort_run
+from opcheck import I64, bounds_check, check_all, check_forward, fd_check, load_model, model, ort_run
 
-from smugkit.errors import ModelError
+from smugkit.errors import InputError, ModelError, UnsupportedOpError
 
 node = helper.make_node
 
@@ -282,8 +282,6 @@ def test_reduce_mean_over_spatial_axes(rng, opset, axes, keepdims, x_shape):
 
 @pytest.mark.parametrize("axes", [[1], [0, 2, 3], None])
 def test_reduce_mean_over_other_axes_is_unsupported(axes):
-    from smugkit.errors import UnsupportedOpError
-
     attrs = {} if axes is None else {"axes": axes}
     m = model([node("ReduceMean", ["X"], ["Y"], **attrs)], [("X", (1, 3, 4, 5))], ["Y"])
     with pytest.raises(UnsupportedOpError, match="ReduceMean"):
@@ -291,8 +289,6 @@ def test_reduce_mean_over_other_axes_is_unsupported(axes):
 
 
 def test_maxpool_with_indices_output_is_unsupported(rng):
-    from smugkit.errors import UnsupportedOpError
-
     n = node("MaxPool", ["X"], ["Y", "I"], kernel_shape=[2, 2])
     with pytest.raises(UnsupportedOpError, match="MaxPool"):
         load_model(model([n], [("X", (1, 1, 4, 4))], ["Y", ("I", I64)]))
@@ -438,8 +434,6 @@ def test_cast_int_to_float(rng):
 
 
 def test_cast_float_to_int_is_unsupported(rng):
-    from smugkit.errors import UnsupportedOpError
-
     m = model([node("Cast", ["X"], ["Y"], to=TensorProto.INT64)], [("X", (2, 3))], [("Y", I64)])
     with pytest.raises(UnsupportedOpError, match="Cast"):
         load_model(m)
@@ -465,14 +459,12 @@ def test_gather_embedding(rng, ids_shape):
     nodes = [node("Gather", ["T", "ids"], ["e"]), node("Relu", ["e"], ["Y"])]
     m = model(nodes, [("ids", ids_shape, I64)], ["Y"], {"T": table})
     net = check_all(m, rng, vjp=False)
-    ids = np.array([-1, 5, 0, 2])[: int(np.prod(ids_shape))].reshape(-1)
-    ids = np.resize(ids, ids_shape).astype(np.int64)
+    ids = np.resize(np.array([-1, 5, 0, -6], np.int64), ids_shape)  # negative ids count from the end
     check_forward(m, net, {"ids": ids})
+    bounds_check(net, {"ids": ids}, rng)
 
 
 def test_gather_embedding_rejects_bad_ids(rng):
-    from smugkit.errors import InputError
-
     m = model([node("Gather", ["T", "ids"], ["Y"])], [("ids", (1, 3), I64)], ["Y"], {"T": w(rng, 5, 2)})
     net = load_model(m)
     np.testing.assert_array_equal(net.run(np.array([[1.0, 2.0, -5.0]]))["Y"], net.run(np.array([[1, 2, 0]]))["Y"])
