@@ -8,8 +8,10 @@ the first layer's post-ReLU output. Providers, in the registry `PROVIDERS`:
 - ``onnx``: an ONNX forward + VJP graph emitted from the IR (`onnx_grad`), run batched by onnxruntime in
   float32; exact up to float32 rounding, and savable.
 - ``fd``: central finite differences through onnxruntime on the original ONNX file (any op onnxruntime runs);
-  step ``h_i = eps32**(1/3) * max(1, |x_i|)`` (about 4.9e-3 for inputs in [-1, 1]), accurate to ~1e-2 of
-  the gradient's scale away from kinks of piecewise-linear networks.
+  step ``h_i = eps32**(1/3) * max(1, |x_i|)`` (about 4.9e-3 for inputs in [-1, 1]). Error: O(h^2) for
+  smooth networks plus float32 rounding of the outputs, a few ``eps32 * |f| / h`` (~1e-4 |f|); in all ~1e-2
+  of the gradient's scale unless the gradient is tiny next to the output. A ReLU/MaxPool kink within h
+  of the point gives the average slope of its two sides instead of the one-sided gradient.
 - ``external``: a user's ONNX model that already outputs the gradient.
 
 Points follow the IR's conventions: an array of the tensor's model shape is one point, ``(S, *shape)`` is a
@@ -138,7 +140,7 @@ def target_index(shape: tuple[int, ...], target, values: Array | None = None) ->
         return (0,) * (len(shape) - 1) + (int(target),)
     try:
         idx = tuple(int(i) for i in target)
-    except TypeError:
+    except (TypeError, ValueError):
         raise InputError(f"target must be None, a class index or an index tuple, got {target!r}") from None
     if len(idx) != len(shape) or any(not 0 <= i < d for i, d in zip(idx, shape)):
         raise InputError(f"target index {idx} out of range for output shape {list(shape)}")
@@ -447,8 +449,8 @@ class FDProvider(GradientProvider):
     """Central finite differences through onnxruntime on the original ONNX model, batched.
 
     Step per coordinate ``h_i = step`` or ``eps32**(1/3) * max(1, |x_i|)``; the difference is divided by the
-    float32 distance actually taken. Error ~1e-2 of the gradient's scale (float32 noise / h plus h² terms);
-    near a ReLU or MaxPool kink within h of the point the result is an average of the two sides.
+    float32 distance actually taken. Error: O(h²) plus a few ``eps32 * |f| / h`` from float32 outputs (see
+    the module docstring); near a ReLU or MaxPool kink within h of the point, the average of the two sides.
     A gradient w.r.t. an internal tensor uses the model cut at that tensor (it becomes an input).
     """
 
@@ -554,7 +556,8 @@ class FDProvider(GradientProvider):
 class ExternalProvider(GradientProvider):
     """A user-supplied ONNX model that outputs the gradient, run batched through onnxruntime.
 
-    ``gradient_output`` names the gradient output. With ``cotangent_input`` the model takes a cotangent on
+    ``gradient_output`` names the gradient output. The model takes points in the network's layout (batched
+    along a leading 1 axis when possible) or stacks ``(S, *shape)``. With ``cotangent_input`` the model takes a cotangent on
     the network output (any target works; probability targets get the softmax chain rule applied with the
     IR's logits). Without it the model differentiates one fixed unit: give it as ``target`` (an index tuple
     into the output) and ``kind``; other targets are refused. Outputs (for completeness checks) come from
@@ -596,8 +599,11 @@ class ExternalProvider(GradientProvider):
         shapes = {self.input_name: net.tensor(self.tensor).shape}
         if cotangent_input:
             shapes[cotangent_input] = out_shape
-        self.session = BatchedSession(self.model, shapes, [gradient_output],
-                                      {gradient_output: net.tensor(self.tensor).shape})
+        declared = next(i for i in g.input if i.name == self.input_name).type.tensor_type.shape.dim
+        # a model taking stacks (S, *shape), like the graphs `OnnxProvider.save` writes, is run as is
+        self.stacked = len(declared) == len(shapes[self.input_name]) + 1
+        self.session = _session(self.model) if self.stacked else BatchedSession(
+            self.model, shapes, [gradient_output], {gradient_output: net.tensor(self.tensor).shape})
 
     def outputs(self, feeds, output):
         return self.net.run(feeds, [output])[output]
@@ -618,6 +624,10 @@ class ExternalProvider(GradientProvider):
             if softmax_axis is not None:
                 _, cot = softmax_cotangent(self.outputs(feeds, output), cotangent, softmax_axis + 1)
             run[self.cotangent_input] = cot
+        if self.stacked:
+            types = {i.name: i.type for i in self.session.get_inputs()}
+            run = {k: np.asarray(v, np.int64 if "int64" in types[k] else np.float32) for k, v in run.items()}
+            return np.asarray(self.session.run([self.gradient_output], run)[0], dtype=np.float64)
         return self.session.run(run)[self.gradient_output]
 
 

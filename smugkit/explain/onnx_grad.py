@@ -304,6 +304,11 @@ class _Clip:
         return [b.op("Where", [mask, gy, b.const(0.0)])]
 
 
+def _exp_neg_abs(b: _Builder, x: str) -> str:
+    """``exp(-|x|)``: in (0, 1], the accurate building block of saturating derivatives."""
+    return b.op("Exp", [b.op("Neg", [b.op("Abs", [x])])])
+
+
 @emitter("Sigmoid")
 class _Sigmoid:
     @staticmethod
@@ -312,8 +317,10 @@ class _Sigmoid:
 
     @staticmethod
     def bwd(b, n, gy):
-        # s(x) * s(-x) rather than y * (1 - y): no cancellation in float32 where the sigmoid saturates
-        return [b.op("Mul", [gy, b.op("Mul", [n.y, b.op("Sigmoid", [b.op("Neg", [n.xs[0]])])])])]
+        # s'(x) = e / (1 + e)^2 with e = exp(-|x|): accurate in float32 where the sigmoid saturates
+        e = _exp_neg_abs(b, n.xs[0])
+        one_e = b.op("Add", [e, b.const(1.0)])
+        return [b.op("Mul", [gy, b.op("Div", [e, b.op("Mul", [one_e, one_e])])])]
 
 
 @emitter("Tanh")
@@ -324,10 +331,10 @@ class _Tanh:
 
     @staticmethod
     def bwd(b, n, gy):
-        # 1 - tanh(x)^2 = 4 s(2x) s(-2x): no cancellation in float32 where tanh saturates
-        two_x = b.op("Mul", [n.xs[0], b.const(2.0)])
-        sech2 = b.op("Mul", [b.op("Sigmoid", [two_x]), b.op("Sigmoid", [b.op("Neg", [two_x])])])
-        return [b.op("Mul", [gy, b.op("Mul", [sech2, b.const(4.0)])])]
+        # 1 - tanh(x)^2 = 4 e / (1 + e)^2 with e = exp(-2|x|): no cancellation where tanh saturates
+        e = _exp_neg_abs(b, b.op("Mul", [n.xs[0], b.const(2.0)]))
+        one_e = b.op("Add", [e, b.const(1.0)])
+        return [b.op("Mul", [gy, b.op("Div", [b.op("Mul", [e, b.const(4.0)]), b.op("Mul", [one_e, one_e])])])]
 
 
 def _softmax_vjp(b: _Builder, y: str, gy: str, axis: int) -> str:
