@@ -1,0 +1,91 @@
+"""The backend registry: names to backend classes, availability rows, and the ``solve`` entry point."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+from smugkit.backends.base import Backend
+from smugkit.dsl.problem import Problem
+from smugkit.dsl.solution import Solution
+from smugkit.errors import InputError, ProblemError, SmugkitError, SolverUnavailable
+
+# name -> "module:Class"; adding a backend is one module plus one line here
+_REGISTRY: dict[str, str] = {
+    "highs": "smugkit.backends.highs_backend:HighsBackend",
+    "z3": "smugkit.backends.z3_backend:Z3Backend",
+    "cvc5": "smugkit.backends.cvc5_backend:Cvc5Backend",
+    "pysmt:z3": "smugkit.backends.pysmt_backend:PysmtZ3",
+    "pysmt:cvc5": "smugkit.backends.pysmt_backend:PysmtCvc5",
+    "pysmt:yices": "smugkit.backends.pysmt_backend:PysmtYices",
+    "smtlib": "smugkit.backends.smtlib_backend:SmtlibBackend",
+}
+_CACHE: dict[str, Backend] = {}
+
+
+def backend_names() -> list[str]:
+    """Every registered backend name (installed or not)."""
+    return list(_REGISTRY)
+
+
+def get_backend(name: str) -> Backend:
+    """The backend object for ``name``; unknown names raise SolverUnavailable listing the known ones."""
+    if name not in _REGISTRY:
+        raise SolverUnavailable(f"unknown backend {name!r}; known backends: {', '.join(_REGISTRY)}")
+    if name not in _CACHE:
+        module, cls = _REGISTRY[name].split(":")
+        _CACHE[name] = getattr(importlib.import_module(module), cls)()
+    return _CACHE[name]
+
+
+def describe_backends() -> list[dict[str, Any]]:
+    """One row per backend: name, available, version, capabilities, default strategy, reason if unavailable."""
+    rows = []
+    for name in _REGISTRY:
+        b = get_backend(name)
+        ok, reason = b.available()
+        rows.append({"name": name, "available": ok, "version": b.version() if ok else None,
+                     "capabilities": b.capabilities.as_dict(), "default_strategy": b.default_strategy,
+                     "extra": b.extra, "reason": reason})
+    return rows
+
+
+def available_backends() -> list[str]:
+    """Names of the backends whose solver loads here."""
+    return [r["name"] for r in describe_backends() if r["available"]]
+
+
+def _default_backend() -> str:
+    """HiGHS when highspy is installed (fastest on every benchmark), else z3."""
+    return "highs" if importlib.util.find_spec("highspy") is not None else "z3"
+
+
+DEFAULT_BACKEND = _default_backend()
+
+
+def solve(problem: Problem, backend: str | None = None, timeout: float | None = 60.0, strategy: str | None = None,
+          num_solutions: int = 1, seed: int = 0, incumbent: dict[str, Any] | None = None,
+          **options: Any) -> Solution:
+    """Solve ``problem`` with ``backend`` within ``timeout`` wall-clock seconds; never raises on solver failure.
+
+    Bad problems, options and unknown/missing backends raise ProblemError / InputError / SolverUnavailable;
+    a solver crash or an 'unknown' answer comes back as a Solution with that status and a message.
+    """
+    if not isinstance(problem, Problem):
+        raise ProblemError(f"solve expects a Problem, got {type(problem).__name__}")
+    if num_solutions < 1:
+        raise InputError(f"num_solutions must be >= 1, got {num_solutions}")
+    if timeout is not None and not timeout > 0:
+        raise InputError(f"timeout must be positive seconds or None, got {timeout}")
+    b = get_backend(backend or DEFAULT_BACKEND)
+    version = b.version()  # raises SolverUnavailable with the install hint
+    problem.compile()  # raises ProblemError for malformed problems before any solver work
+    try:
+        return b.solve(problem, timeout=timeout, strategy=strategy, num_solutions=num_solutions, seed=seed,
+                       incumbent=incumbent, options=options)
+    except SmugkitError:
+        raise
+    except Exception as exc:  # a crash inside the solver or its bindings is a status, not an exception
+        return Solution("unknown", backend=b.name, backend_version=version, strategy=strategy or "",
+                        options=dict(options), seed=seed, message=f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,187 @@
+"""The part shared by the SMT API backends (z3, cvc5, pysmt): an engine adapter, a search session over it,
+and the solve loop (lowering, incumbent, strategy, enumeration, Solution)."""
+
+from __future__ import annotations
+
+import time
+from abc import abstractmethod
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from smugkit.backends.base import Backend, Budget
+from smugkit.backends.lowering import Lowered, Lowerer, TermBuilder
+from smugkit.backends.objective import ObjectiveSpec, objective_spec
+from smugkit.backends.results import build_solution, check_options, prepare_incumbent
+from smugkit.backends.search import STRATEGIES, SearchResult, Session, minimize
+from smugkit.dsl.problem import Compiled, Problem
+from smugkit.dsl.solution import Solution
+
+
+class Engine:
+    """Adapter over one solver instance: assert, push/pop, check with a time limit, read values."""
+
+    builder: TermBuilder
+    message: str = ""
+
+    @abstractmethod
+    def assert_(self, term: Any) -> None:
+        """Add a permanent assertion at the current level."""
+
+    @abstractmethod
+    def push(self) -> None:
+        """Open a backtracking level."""
+
+    @abstractmethod
+    def pop(self) -> None:
+        """Close the last backtracking level."""
+
+    @abstractmethod
+    def check(self, assumptions: list[Any], seconds: float) -> str:
+        """'sat' / 'unsat' / 'unknown' within ``seconds``; must never raise for solver-side failures."""
+
+    @abstractmethod
+    def values(self, cols: list[Any], kinds: np.ndarray) -> list[int | Fraction | bool]:
+        """Model values of ``cols`` after SAT; ``kinds`` is 0 Bool, 1 Int, 2 Real per column."""
+
+    @abstractmethod
+    def fresh_bool(self, name: str) -> Any:
+        """A new Bool constant (used as an assumption literal)."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Replace the solver by a fresh, empty one over the same terms (non-incremental checks)."""
+
+    def assert_many(self, terms: list[Any]) -> None:
+        """Add many assertions."""
+        for t in terms:
+            self.assert_(t)
+
+
+class SmtSession(Session):
+    """Search session over an Engine: bounds by push/pop or by assumption literals."""
+
+    def __init__(self, engine: Engine, lw: Lowerer, lowered: Lowered, spec: ObjectiveSpec | None,
+                 bound_mode: str) -> None:
+        self.engine, self.lw, self.lowered, self.spec = engine, lw, lowered, spec
+        self.bound_mode = bound_mode
+        self.calls = 0
+        self.kinds = np.where(lowered.is_bool, 0, np.where(lowered.integral, 1, 2))
+        self._x: np.ndarray | None = None
+        self._exact: list[Any] = []
+        self._lits = 0
+        self.permanent = list(lowered.assertions)
+
+    def _capture(self) -> None:
+        vals = self.engine.values(self.lowered.cols, self.kinds)
+        self._exact = vals
+        self._x = np.array([float(int(v)) if isinstance(v, bool) else float(v) for v in vals])
+
+    def check(self, bound: tuple[str, int | Fraction] | None, seconds: float) -> str:
+        """One solver call under an optional objective bound."""
+        self.calls += 1
+        eng = self.engine
+        if self.bound_mode == "fresh":
+            eng.reset()
+            eng.assert_many(self.permanent)
+            if bound is not None:
+                eng.assert_(self.lw.bound(self.lowered.objective, bound[0], bound[1], self.spec.integral))
+            ans = eng.check([], seconds)
+        elif bound is None:
+            ans = eng.check([], seconds)
+        else:
+            term = self.lw.bound(self.lowered.objective, bound[0], bound[1], self.spec.integral)
+            if self.bound_mode == "assume":
+                self._lits += 1
+                lit = eng.fresh_bool(f"smug.k{self._lits}")
+                eng.assert_(self.lw.tb.or_([self.lw.tb.not_(lit), term]))
+                ans = eng.check([lit], seconds)
+            else:
+                eng.push()
+                eng.assert_(term)
+                ans = eng.check([], seconds)
+                if ans == "sat":
+                    self._capture()
+                eng.pop()
+                return ans
+        if ans == "sat":
+            self._capture()
+        return ans
+
+    def model(self) -> np.ndarray:
+        """Column values of the last SAT answer."""
+        return self._x.copy()
+
+    def objective_value(self) -> int | Fraction:
+        """Exact minimised objective of the last SAT answer."""
+        spec = self.spec
+        if spec.integral:
+            return spec.value(self._x)
+        return sum((Fraction(a) * Fraction(self._exact[j]) for a, j in zip(spec.coefs, spec.cols.tolist())),
+                   Fraction(0))
+
+    def block(self, x: np.ndarray) -> None:
+        """Exclude the integer part of ``x`` for good."""
+        clause = self.lw.block(x, self.lowered.decision)
+        self.permanent.append(clause)
+        if self.bound_mode != "fresh":
+            self.engine.assert_(clause)
+
+
+class SmtBackend(Backend):
+    """An SMT backend: subclasses supply the engine (and optionally a native optimiser)."""
+
+    bound_modes = ("fresh", "push", "assume")
+    default_bound_mode = "push"
+
+    @abstractmethod
+    def make_engine(self, c: Compiled, seed: int, options: dict[str, Any]) -> Engine:
+        """A fresh solver instance for one solve."""
+
+    def native(self, problem: Problem, c: Compiled, spec: ObjectiveSpec | None, budget: Budget, seed: int,
+               options: dict[str, Any]) -> tuple[SearchResult, int, float]:
+        """Native optimisation (result, solver calls, build seconds); backends that declare it override this."""
+        raise NotImplementedError
+
+    def solve(self, problem: Problem, *, timeout: float | None, strategy: str | None, num_solutions: int,
+              seed: int, incumbent: dict[str, Any] | None, options: dict[str, Any]) -> Solution:
+        """Lower the problem, then minimise by search (or natively) within the budget."""
+        budget = Budget(timeout)
+        strategy = strategy or self.default_strategy
+        opts = check_options(self, strategy, options, {"binary_as": ("int", "bool"),
+                                                       "bound_mode": self.bound_modes,
+                                                       "int_rows": (True, False)})
+        c = problem.compile()
+        spec = objective_spec(c)
+        inc, note = prepare_incumbent(problem, c, spec, incumbent)
+        if strategy == "native" and num_solutions == 1 and spec is not None:
+            res, calls, build = self.native(problem, c, spec, budget, seed, opts)
+            return build_solution(self, problem, c, spec, res, [], calls, build, budget, strategy,
+                                  opts, seed, note, timeout)
+        t0 = time.perf_counter()
+        engine = self.make_engine(c, seed, opts)
+        lw = Lowerer(c, engine.builder, opts.get("binary_as", "int"), opts.get("int_rows", True))
+        lowered = lw.lower(spec)
+        mode = opts.get("bound_mode", self.default_bound_mode)
+        if mode != "fresh":
+            engine.assert_many(lowered.assertions)
+        build = time.perf_counter() - t0
+        session = SmtSession(engine, lw, lowered, spec, mode)
+        search = "binary" if strategy == "native" else strategy
+        if search not in STRATEGIES:
+            search = "binary"
+        res = minimize(session, spec, search, budget, inc)
+        res.message = " ".join(m for m in (res.message, engine.message) if m)
+        extra: list[SearchResult] = []
+        prev = res
+        while len(extra) + 1 < num_solutions and prev.x is not None and lowered.decision.size:
+            session.block(prev.x)
+            lower = prev.value if prev.status == "optimal" else None
+            nxt = minimize(session, spec, search, budget, None, lower)
+            if nxt.x is None:
+                break
+            extra.append(nxt)
+            prev = nxt
+        return build_solution(self, problem, c, spec, res, extra, session.calls, build, budget, strategy, opts,
+                              seed, note, timeout)

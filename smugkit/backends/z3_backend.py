@@ -1,0 +1,201 @@
+"""z3 through its native Python API: exact rationals, push/pop or assumption search, optional Optimize.
+
+Defaults (from benchmarks/backends.py on SMUG-shaped 0/1 problems): 0/1 Int mask bits (Bool+ite was
+slower), binary search on ``sum(m) <= K`` with a *fresh* solver per check over the same terms: z3 answers
+a first check with its non-incremental tactic pipeline, while after push/pop or with assumptions it falls
+back to its incremental core, measured 10-100x slower here. ``strategy="native"`` keeps Optimize. The budget is enforced by
+z3's per-check timeout and by ``Context.interrupt`` from a timer thread.
+"""
+
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from smugkit.backends.base import Budget, Capabilities, watchdog
+from smugkit.backends.lowering import Lowerer
+from smugkit.backends.objective import ObjectiveSpec
+from smugkit.backends.search import SearchResult
+from smugkit.backends.smt_common import Engine, SmtBackend
+from smugkit.dsl.problem import Compiled, Problem
+
+
+def _z3():
+    """Import z3 lazily."""
+    import z3
+
+    return z3
+
+
+class Z3Builder:
+    """TermBuilder over z3 expressions in one context."""
+
+    def __init__(self, z3: Any, ctx: Any) -> None:
+        self.z3, self.ctx = z3, ctx
+
+    def var(self, name: str, sort: str) -> Any:
+        z3 = self.z3
+        return {"Bool": z3.Bool, "Int": z3.Int, "Real": z3.Real}[sort](name, self.ctx)
+
+    def int_(self, n: int) -> Any:
+        return self.z3.IntVal(n, self.ctx)
+
+    def real(self, n: int, d: int) -> Any:
+        return self.z3.RealVal(f"{n}/{d}" if d != 1 else str(n), self.ctx)
+
+    def add(self, terms: list[Any]) -> Any:
+        return self.z3.Sum(terms)
+
+    def mul(self, coef: Any, x: Any) -> Any:
+        return coef * x
+
+    def cmp(self, op: str, a: Any, b: Any) -> Any:
+        if op == "<=":
+            return a <= b
+        if op == "<":
+            return a < b
+        if op == ">=":
+            return a >= b
+        return a == b
+
+    def ite(self, c: Any, a: Any, b: Any) -> Any:
+        return self.z3.If(c, a, b)
+
+    def to_real(self, x: Any) -> Any:
+        return self.z3.ToReal(x)
+
+    def or_(self, terms: list[Any]) -> Any:
+        return self.z3.Or(terms) if terms else self.z3.BoolVal(False, self.ctx)
+
+    def not_(self, x: Any) -> Any:
+        return self.z3.Not(x)
+
+
+def _value(z3: Any, v: Any, kind: int) -> int | Fraction | bool:
+    """A model value as a Python int, Fraction or bool."""
+    if kind == 0:
+        return z3.is_true(v)
+    if kind == 1:
+        return v.as_long()
+    if z3.is_algebraic_value(v):
+        return Fraction(v.approx(20).as_fraction())
+    return v.as_fraction()
+
+
+class Z3Engine(Engine):
+    """A z3 Solver in its own Context."""
+
+    def __init__(self, seed: int) -> None:
+        z3 = self.z3 = _z3()
+        self.ctx = z3.Context()
+        self.seed = int(seed)
+        self.builder = Z3Builder(z3, self.ctx)
+        self.message = ""
+        self.reset()
+
+    def reset(self) -> None:
+        self.solver = self.z3.Solver(ctx=self.ctx)
+        self.solver.set("random_seed", self.seed)
+
+    def assert_many(self, terms: list[Any]) -> None:
+        self.solver.add(terms)
+
+    def assert_(self, term: Any) -> None:
+        self.solver.add(term)
+
+    def push(self) -> None:
+        self.solver.push()
+
+    def pop(self) -> None:
+        self.solver.pop()
+
+    def check(self, assumptions: list[Any], seconds: float) -> str:
+        self.solver.set("timeout", max(1, int(seconds * 1000)))
+        try:
+            with watchdog(seconds + 0.05, self.ctx.interrupt):
+                r = self.solver.check(*assumptions)
+        except Exception as exc:  # a solver-side failure becomes 'unknown'
+            self.message = f"z3 failed: {exc}"
+            return "unknown"
+        if r == self.z3.sat:
+            return "sat"
+        if r == self.z3.unsat:
+            return "unsat"
+        self.message = f"z3: unknown ({self.solver.reason_unknown()})"
+        return "unknown"
+
+    def values(self, cols: list[Any], kinds: np.ndarray) -> list[int | Fraction | bool]:
+        m = self.solver.model()
+        return [_value(self.z3, m.eval(v, model_completion=True), int(k)) for v, k in zip(cols, kinds)]
+
+    def fresh_bool(self, name: str) -> Any:
+        return self.z3.Bool(name, self.ctx)
+
+
+class Z3Backend(SmtBackend):
+    """z3 (native Python API)."""
+
+    name = "z3"
+    package = "z3-solver"
+    capabilities = Capabilities(native_optimization=True, incremental=True, exact_arithmetic=True,
+                                strategies=("binary", "linear-up", "linear-down", "native"))
+    default_strategy = "binary"
+    default_bound_mode = "fresh"
+
+    def version(self) -> str:
+        try:
+            return _z3().get_version_string()
+        except ImportError as exc:
+            raise self.unavailable_error(str(exc)) from None
+
+    def make_engine(self, c: Compiled, seed: int, options: dict[str, Any]) -> Engine:
+        self.version()
+        return Z3Engine(seed)
+
+    def native(self, problem: Problem, c: Compiled, spec: ObjectiveSpec, budget: Budget, seed: int,
+               options: dict[str, Any]) -> tuple[SearchResult, int, float]:
+        """``z3.Optimize`` with the minimised objective; interrupted at the deadline."""
+        z3 = _z3()
+        t0 = time.perf_counter()
+        ctx = z3.Context()
+        opt = z3.Optimize(ctx=ctx)
+        opt.set("random_seed", int(seed))
+        lw = Lowerer(c, Z3Builder(z3, ctx), options.get("binary_as", "int"))
+        lowered = lw.lower(spec)
+        opt.add(lowered.assertions)
+        handle = opt.minimize(lowered.objective)
+        build = time.perf_counter() - t0
+        seconds = budget.remaining()
+        opt.set("timeout", max(1, int(seconds * 1000)))
+        try:
+            with watchdog(seconds + 0.05, ctx.interrupt):
+                r = opt.check()
+        except Exception as exc:
+            return SearchResult("unknown", None, None, None, f"z3 Optimize failed: {exc}"), 1, build
+        lower = handle.lower()
+        low = None
+        if z3.is_int_value(lower) or z3.is_rational_value(lower):
+            low = lower.as_long() if spec.integral else Fraction(lower.as_fraction())
+        if r == z3.unsat:
+            return SearchResult("infeasible", None, None, None), 1, build
+        if r != z3.sat:
+            msg = f"z3 Optimize: unknown ({opt.reason_unknown()})"
+            m = None
+            try:
+                m = opt.model()
+            except Exception:
+                pass
+            if m is None or len(m) == 0:
+                return SearchResult("unknown", None, None, low, msg), 1, build
+        else:
+            m, msg = opt.model(), ""
+        kinds = np.where(lowered.is_bool, 0, np.where(lowered.integral, 1, 2))
+        vals = [_value(z3, m.eval(v, model_completion=True), int(k)) for v, k in zip(lowered.cols, kinds)]
+        x = np.array([float(int(v)) if isinstance(v, bool) else float(v) for v in vals])
+        value = spec.value(x) if spec.integral else sum(
+            (Fraction(a) * Fraction(vals[j]) for a, j in zip(spec.coefs, spec.cols.tolist())), Fraction(0))
+        status = "optimal" if r == z3.sat else "feasible"
+        return SearchResult(status, x, value, value if status == "optimal" else low, msg), 1, build
