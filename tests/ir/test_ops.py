@@ -633,3 +633,32 @@ def test_first_layer(rng, nodes, expected):
     assert (fl.kind, fl.activation_type) == expected[:2]
     assert [net.node(n).op_type for n in fl.affine_part] == expected[2]
     assert net.producer(fl.pre).name == fl.layer and net.producer(fl.post).name == fl.activation
+
+
+# -- unsupported forms are reported, not mis-converted ------------------------------------------------------
+@pytest.mark.parametrize("nodes,inputs,why", [
+    ([node("Gemm", ["X", "Z"], ["Y"])], [("X", (2, 3)), ("Z", (3, 2))], "Gemm of two non-constant tensors"),
+    ([node("Gemm", ["X", "W", "Z"], ["Y"])], [("X", (2, 3)), ("Z", (2,))], "Gemm with a non-constant C"),
+    ([node("MatMul", ["X", "Z"], ["Y"])], [("X", (2, 3)), ("Z", (3, 2))], "MatMul of two non-constant tensors"),
+    ([node("MatMul", ["A3", "X"], ["Y"])], [("X", (3, 2))], "MatMul with a constant left operand"),
+    ([node("Conv", ["X", "Z"], ["Y"])], [("X", (1, 1, 4, 4)), ("Z", (1, 1, 2, 2))], "Conv with non-constant weights"),
+    ([node("Conv", ["X", "K3"], ["Y"])], [("X", (1, 1, 3, 3, 3))], "Conv with 3 spatial axes"),
+    ([node("Clip", ["X", "Z"], ["Y"])], [("X", (2, 3)), ("Z", ())], "Clip with non-constant bounds"),
+    ([node("Reshape", ["X", "S"], ["Y"])], [("X", (2, 3)), ("S", (2,), I64)], "Reshape to a non-constant shape"),
+    ([node("Gather", ["W", "I"], ["Y"], axis=1)], [("I", (2,), I64)], "Gather on a constant table"),
+    ([node("Gather", ["X", "I"], ["Y"])], [("X", (2, 3)), ("I", (2,), I64)], "Gather with non-constant data"),
+    ([node("Slice", ["X", "S", "E"], ["Y"])], [("X", (4,)), ("S", (1,), I64), ("E", (1,), I64)],
+     "Slice with non-constant bounds"),
+    ([node("Pad", ["X", "P"], ["Y"])], [("X", (4,)), ("P", (2,), I64)], "Pad with non-constant pads"),
+    ([node("Pad", ["X", "neg"], ["Y"])], [("X", (4,))], "Pad with negative pads"),
+    ([node("BatchNormalization", ["X", "Z", "b", "b", "v"], ["Y"])], [("X", (1, 2, 3)), ("Z", (2,))],
+     "BatchNormalization with non-constant statistics"),
+])
+def test_unsupported_forms(rng, nodes, inputs, why):
+    inits = {"W": w(rng, 3, 2), "A3": w(rng, 2, 4, 3), "K3": w(rng, 1, 1, 2, 2, 2), "b": w(rng, 2),
+             "v": np.ones(2, np.float32), "neg": np.array([-1, 0], np.int64)}
+    used = {i for n in nodes for i in n.input}
+    m = model(nodes, inputs, ["Y"], {k: v for k, v in inits.items() if k in used})
+    with pytest.raises(UnsupportedOpError, match=why) as e:
+        load_model(m)
+    assert [n.name or f"{n.op_type}_0" for n in nodes] == next(iter(e.value.ops.values()))
