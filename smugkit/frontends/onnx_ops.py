@@ -215,6 +215,9 @@ def _take_over(ctx: _Context, prod, output: str) -> None:
 
 @converter("BatchNormalization")
 def batchnorm(ctx: _Context, node, name, a):
+    if a.get("training_mode", 0):
+        raise ModelError(f"{ctx.label}: BatchNormalization {name!r} has training_mode=1 and normalises with batch "
+                         f"statistics; export the model in evaluation mode")
     if len(node.output) > 1 and any(node.output[1:]):
         return _unsupported(ctx, node, name, "BatchNormalization in training mode")
     if not all(ctx.is_const(t) for t in node.input[1:5]):

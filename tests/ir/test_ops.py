@@ -335,6 +335,16 @@ def test_batchnorm_kept_as_affine_after_relu(rng, x_shape):
     assert any("kept BatchNormalization" in s for s in net.meta["notes"])
 
 
+def test_batchnorm_training_mode_is_rejected(rng):
+    m = model([_bn("X", "Y", training_mode=1)], [("X", (2, 3, 2, 2))], ["Y"], _bn_inits(rng, 3), opset=15)
+    with pytest.raises(ModelError, match="training_mode"):
+        load_model(m)
+    n = node("BatchNormalization", ["X", "bn_s", "bn_b", "bn_m", "bn_v"], ["Y", "rm", "rv"], training_mode=0)
+    m = model([n], [("X", (2, 3, 2, 2))], ["Y", "rm", "rv"], _bn_inits(rng, 3), opset=15)
+    with pytest.raises(UnsupportedOpError, match="training mode"):
+        load_model(m)
+
+
 def test_batchnorm_on_conv_output_used_twice_is_not_folded(rng):
     inits = {"W": w(rng, 3, 2, 3, 3)} | _bn_inits(rng, 3)
     nodes = [node("Conv", ["X", "W"], ["c"]), _bn("c", "b"), node("Add", ["b", "c"], ["Y"])]
