@@ -2,4 +2,4 @@
 
 from smugkit.frontends.onnx import load_model, parse_shape, read_model
 
-__all__ = ["load_model", "read_model", "parse_shape"]
+__all__ = ["load_model", "parse_shape", "read_model"]

@@ -4,4 +4,4 @@ from smugkit.ir import activations, elementwise, linear, pooling, shape_ops  # n
 from smugkit.ir.base import OPS, Op
 from smugkit.ir.network import FirstLayer, Network, TensorInfo
 
-__all__ = ["OPS", "Op", "Network", "TensorInfo", "FirstLayer"]
+__all__ = ["OPS", "FirstLayer", "Network", "Op", "TensorInfo"]

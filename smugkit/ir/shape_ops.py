@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from smugkit.ir.base import Array, Op, register
+from smugkit.ir.base import Op, register
 
 
 @register
