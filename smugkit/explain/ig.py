@@ -53,7 +53,7 @@ class IGResult:
     relative_error: float
     evaluations: int
     seconds: float
-    baseline_value: Array | None = field(default=None, repr=False)
+    baseline_value: Array | None = field(default=None, repr=False)  # path start (black_white: their mean)
 
     def summary(self) -> str:
         """One line: target, rule, steps and the completeness error."""
@@ -196,11 +196,6 @@ def integrated_gradients(net: Network, x, *, target=None, tensor: str | None = N
         raise GradientError(f"tensor {tensor!r} holds integer ids ({info.dtype}); integrate on a float tensor "
                             f"such as an embedding output instead")
     alphas, weights = quadrature(rule, steps)
-    options = dict(provider_options or {})
-    if provider == "fd" and "input_scale" not in options:
-        options["input_scale"] = max(float(np.abs(point[k]).max()) for k in point if k in feeds)
-    prov = get_provider(provider, net, **options)
-
     is_input = tensor in point
     others = [k for k in required_inputs(net, out, {tensor}) if k != tensor]
     missing = [k for k in others if k not in point]
@@ -210,6 +205,10 @@ def integrated_gradients(net: Network, x, *, target=None, tensor: str | None = N
     value = point[tensor] if is_input else np.asarray(net.run(point, [tensor])[tensor], dtype=np.float64)
     starts, desc = _starts(net, tensor, is_input, point, value, baseline, tensor_baseline, input_range,
                            blur_sigma, blur_axes, seed)
+    options = dict(provider_options or {})
+    if provider == "fd" and "input_scale" not in options:  # the scale of the path, not of each step's point
+        options["input_scale"] = max(float(np.abs(v).max()) for v in [value, *starts])
+    prov = get_provider(provider, net, **options)
 
     shape = net.tensor(out).shape
     values = prov.outputs({tensor: value[None], **{k: v[None] for k, v in fixed.items()}}, out)[0] \
