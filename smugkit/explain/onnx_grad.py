@@ -63,6 +63,9 @@ class _Builder:
 
     def reshape(self, x: str, tail) -> str:
         """Reshape to ``(S, *tail)``."""
+        if 0 in tuple(tail):  # an empty tensor: -1 cannot be inferred, so spell S out (and keep the zeros)
+            shape = self.op("Concat", [self.op("Shape", [x], start=0, end=1), self.ints(tail)], axis=0)
+            return self.op("Reshape", [x, shape], allowzero=1)
         return self.op("Reshape", [x, self.ints([-1, *tail])])
 
     def zeros_like_stack(self, x: str, tail) -> str:

@@ -143,6 +143,18 @@ def _op_models():
         [("x", [4, 3])], ["y"], {"A": w(5, 4), "pads": np.array([1, 0, 0, 2], np.int64),
                                  "pv": np.float32(0.5), "st": np.array([1, 1], np.int64),
                                  "en": np.array([4, 6], np.int64)}), (4, 3)
+    yield "conv1d_same_lower_maxpool_dilated_ceil", onnx_model(
+        [helper.make_node("Conv", ["x", "W"], ["c"], strides=[3], auto_pad="SAME_LOWER"),
+         helper.make_node("Unsqueeze", ["c", "ax"], ["u"]),
+         helper.make_node("MaxPool", ["u"], ["y"], kernel_shape=[1, 2], dilations=[1, 2], strides=[1, 2],
+                          ceil_mode=1)],
+        [("x", [1, 2, 16])], ["y"], {"W": w(4, 2, 4), "ax": np.array([2], np.int64)}), (1, 2, 16)
+    yield "avgpool_ceil_pads_excluded_empty_slice", onnx_model(
+        [helper.make_node("AveragePool", ["x"], ["a"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+                          ceil_mode=1, count_include_pad=0),
+         helper.make_node("Flatten", ["a"], ["f"]), helper.make_node("Slice", ["f", "st", "st", "one"], ["e"]),
+         helper.make_node("Concat", ["e", "f"], ["y"], axis=1)],
+        [("x", [1, 1, 6, 7])], ["y"], {"st": np.array([2], np.int64), "one": np.array([1], np.int64)}), (1, 1, 6, 7)
 
 
 @pytest.mark.parametrize("name,model,shape", list(_op_models()), ids=[m[0] for m in _op_models()])
