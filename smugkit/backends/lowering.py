@@ -176,7 +176,7 @@ class Lowerer:
         """A clause excluding the values ``x`` takes on ``cols``."""
         tb, lits = self.tb, []
         for j in cols.tolist():
-            v = int(round(x[j]))
+            v = round(x[j])
             if self.is_bool[j]:
                 lits.append(tb.not_(self.cols[j]) if v else self.cols[j])
             else:

@@ -35,7 +35,7 @@ class ObjectiveSpec:
         """Exact minimised value of a column vector (integral columns are rounded first)."""
         vals = x[self.cols]
         if self.integral:
-            return int(sum(a * int(round(v)) for a, v in zip(self.coefs, vals.tolist())))
+            return int(sum(a * round(v) for a, v in zip(self.coefs, vals.tolist())))
         return sum((Fraction(a) * Fraction(float(v)) for a, v in zip(self.coefs, vals.tolist())), Fraction(0))
 
 

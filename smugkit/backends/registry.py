@@ -86,6 +86,6 @@ def solve(problem: Problem, backend: str | None = None, timeout: float | None = 
                        incumbent=incumbent, options=options)
     except SmugkitError:
         raise
-    except Exception as exc:  # a crash inside the solver or its bindings is a status, not an exception
+    except Exception as exc:  # a crash inside the solver or its bindings is a status, not an exception  # noqa: BLE001
         return Solution("unknown", backend=b.name, backend_version=version, strategy=strategy or "",
                         options=dict(options), seed=seed, message=f"{type(exc).__name__}: {exc}")

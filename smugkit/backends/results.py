@@ -9,6 +9,7 @@ import numpy as np
 from smugkit.backends.base import Budget
 from smugkit.backends.objective import ObjectiveSpec
 from smugkit.backends.search import SearchResult
+from smugkit.dsl.evaluate import exact_completion
 from smugkit.dsl.problem import Compiled, Problem
 from smugkit.dsl.solution import Solution
 from smugkit.errors import InputError
@@ -67,8 +68,10 @@ def _one(backend: Backend, problem: Problem, c: Compiled, spec: ObjectiveSpec | 
     exact_ok = None
     message = r.message
     status = r.status
-    if assign is not None and c.integral.all():
-        ev = problem.evaluate(assign, exact=True)
+    declared_integral = all(v.domain.integral for v in c.variables if not v.defined)
+    if assign is not None and declared_integral:
+        target = assign if c.integral.all() else exact_completion(c, assign)
+        ev = problem.evaluate(target, exact=True)
         exact_ok = ev.feasible
         if not ev.feasible:
             message = (message + " exact re-check failed: " + "; ".join(ev.violations[:3])).strip()
@@ -84,8 +87,8 @@ def build_solution(backend: Backend, problem: Problem, c: Compiled, spec: Object
                    strategy: str, options: dict[str, Any], seed: int, note: str,
                    timeout: float | None) -> Solution:
     """The Solution (with alternatives) of one solve."""
-    common = dict(backend=backend.name, backend_version=backend.version(), strategy=strategy,
-                  options={**options, "timeout": timeout}, seed=seed)
+    common = {"backend": backend.name, "backend_version": backend.version(), "strategy": strategy,
+                  "options": {**options, "timeout": timeout}, "seed": seed}
     res.message = " ".join(m for m in (note, res.message) if m)
     sol = _one(backend, problem, c, spec, res, common)
     sol.alternatives = [_one(backend, problem, c, spec, r, common) for r in extra]

@@ -56,7 +56,7 @@ class Engine:
     def assert_many(self, terms: list[Any]) -> None:
         """Add many assertions."""
         for t in terms:
-            self.assert_(t)
+            self.assertTrue(t)
 
 
 class SmtSession(Session):

@@ -117,7 +117,7 @@ class Z3Engine(Engine):
         try:
             with watchdog(seconds + 0.05, self.ctx.interrupt):
                 r = self.solver.check(*assumptions)
-        except Exception as exc:  # a solver-side failure becomes 'unknown'
+        except Exception as exc:  # a solver-side failure becomes 'unknown'  # noqa: BLE001
             self.message = f"z3 failed: {exc}"
             return "unknown"
         if r == self.z3.sat:
@@ -173,7 +173,7 @@ class Z3Backend(SmtBackend):
         try:
             with watchdog(seconds + 0.05, ctx.interrupt):
                 r = opt.check()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             return SearchResult("unknown", None, None, None, f"z3 Optimize failed: {exc}"), 1, build
         lower = handle.lower()
         low = None
@@ -186,7 +186,7 @@ class Z3Backend(SmtBackend):
             m = None
             try:
                 m = opt.model()
-            except Exception:
+            except Exception:  # noqa: BLE001, S110
                 pass
             if m is None or len(m) == 0:
                 return SearchResult("unknown", None, None, low, msg), 1, build

@@ -12,6 +12,20 @@ from smugkit.dsl.solution import STATUSES, Solution
 from smugkit.dsl.variables import Var
 
 __all__ = [
-    "Affine", "Compiled", "Constraint", "Domain", "Evaluation", "Objective", "Problem", "ReluDef",
-    "STATUSES", "Solution", "Var", "as_expr", "dsum", "expand", "relu", "to_smtlib",
+    "STATUSES",
+    "Affine",
+    "Compiled",
+    "Constraint",
+    "Domain",
+    "Evaluation",
+    "Objective",
+    "Problem",
+    "ReluDef",
+    "Solution",
+    "Var",
+    "as_expr",
+    "dsum",
+    "expand",
+    "relu",
+    "to_smtlib",
 ]

@@ -90,6 +90,27 @@ def _residual_signs(A: sp.csr_matrix, b: np.ndarray, x: np.ndarray, xq: _Lazy, e
     return s, exact_vals
 
 
+def exact_completion(c: Compiled, assignment: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The assignment with every ReLU output recomputed exactly (Fractions) from the other variables.
+
+    ReLU blocks are registered after their inputs, so one pass in order suffices.
+    """
+    x = c.join(assignment).astype(object)
+    integral = c.integral
+    for j in range(c.n):
+        v = x[j]
+        x[j] = Fraction(round(float(v))) if integral[j] else Fraction(float(v))
+    for rl in c.relus:
+        for i, col in enumerate(rl.out.tolist()):
+            a = _row_exact(rl.R, -rl.r, x, i)
+            x[col] = a if a > 0 else Fraction(0)
+    out = {}
+    for v in c.variables:
+        o = c.offsets[v.name]
+        out[v.name] = x[o:o + v.size].reshape(v.shape)
+    return out
+
+
 def evaluate(c: Compiled, assignment: dict[str, Any], exact: bool = False, tol: float = 1e-9) -> Evaluation:
     """Check ``assignment`` against a compiled problem (see Problem.evaluate)."""
     rational_in = _is_fraction_input(assignment)

@@ -294,7 +294,7 @@ class Affine:
     def __gt__(self, other: Any) -> Constraint:
         return self._cmp(other, ">")
 
-    def __eq__(self, other: Any) -> Constraint:  # type: ignore[override]
+    def __eq__(self, other: object) -> Constraint:  # type: ignore[override]
         return self._cmp(other, "==")
 
     __hash__ = None  # type: ignore[assignment]

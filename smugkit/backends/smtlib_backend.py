@@ -1,0 +1,185 @@
+"""SMT-LIB 2.6 files and external solvers: write the problem as .smt2 and/or run any SMT-LIB solver
+command over a pipe (default: the ``z3`` binary that the z3-solver wheel installs).
+
+Each check is a fresh process fed the whole script (non-incremental, so any solver works); the budget
+is enforced by killing the process. ``strategy="native"`` sends one script with the z3/OptiMathSAT
+``(minimize ...)`` extension.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from smugkit.backends import sexpr
+from smugkit.backends.base import Backend, Budget, Capabilities
+from smugkit.backends.objective import ObjectiveSpec, objective_spec
+from smugkit.backends.results import build_solution, check_options, prepare_incumbent
+from smugkit.backends.search import STRATEGIES, SearchResult, Session, minimize
+from smugkit.dsl.problem import Problem
+from smugkit.dsl.smtlib import SmtWriter, int_lit, real_lit
+from smugkit.dsl.solution import Solution
+
+
+def default_command() -> list[str] | None:
+    """``z3 -in -smt2`` from PATH or next to the running Python (where the z3-solver wheel puts it)."""
+    found = shutil.which("z3") or shutil.which("z3", path=str(Path(sys.executable).parent))
+    return [found, "-in", "-smt2"] if found else None
+
+
+class PipeSession(Session):
+    """A search session that runs one solver process per check."""
+
+    def __init__(self, writer: SmtWriter, spec: ObjectiveSpec | None, command: list[str]) -> None:
+        self.w, self.spec, self.command = writer, spec, command
+        self.base = writer.declarations() + writer.constraints()
+        self.obj = writer.objective()
+        self.calls = 0
+        self.message = ""
+        self._x: np.ndarray | None = None
+        self._exact: list[Any] = []
+
+    def _bound_text(self, bound: tuple[str, int | Fraction]) -> str:
+        op, v = bound
+        lit = int_lit(int(v)) if self.spec.integral else real_lit(
+            (Fraction(v).numerator, Fraction(v).denominator))
+        return f"(assert ({op} {self.obj[0]} {lit}))"
+
+    def run(self, lines: list[str], seconds: float) -> str:
+        """Run one script; parse sat/unsat/unknown and the model."""
+        self.calls += 1
+        script = "\n".join(["(set-option :produce-models true)", f"(set-logic {self.w.logic})", *lines,
+                            "(check-sat)", self.w.model_query(), "(exit)"]) + "\n"
+        try:
+            out = subprocess.run(self.command, input=script, check=False, capture_output=True, text=True,
+                                 timeout=max(0.05, seconds)).stdout
+        except subprocess.TimeoutExpired:
+            self.message = "external solver killed at the deadline"
+            return "unknown"
+        except OSError as exc:
+            self.message = f"external solver failed to start: {exc}"
+            return "unknown"
+        try:
+            items = sexpr.parse(out)
+        except ValueError as exc:
+            self.message = f"unreadable solver output: {exc}"
+            return "unknown"
+        ans = items[0] if items and isinstance(items[0], str) else "unknown"
+        if ans == "sat":
+            pairs = next((it for it in items[1:] if isinstance(it, list)), None)
+            if pairs is None:
+                self.message = "solver answered sat without a model"
+                return "unknown"
+            vals = {p[0]: sexpr.value(p[1]) for p in pairs}
+            self._exact = [vals[n] for n in self.w.names]
+            self._x = np.array([float(int(v)) if isinstance(v, bool) else float(v) for v in self._exact])
+        elif ans not in ("unsat", "unknown"):
+            self.message = f"solver said: {out.strip()[:200]}"
+            ans = "unknown"
+        return ans
+
+    def check(self, bound: tuple[str, int | Fraction] | None, seconds: float) -> str:
+        """One process under an optional objective bound."""
+        return self.run(self.base + ([self._bound_text(bound)] if bound else []), seconds)
+
+    def model(self) -> np.ndarray:
+        return self._x.copy()
+
+    def objective_value(self) -> int | Fraction:
+        if self.spec.integral:
+            return self.spec.value(self._x)
+        return sum((Fraction(a) * Fraction(self._exact[j]) for a, j in zip(self.spec.coefs, self.spec.cols.tolist())),
+                   Fraction(0))
+
+    def block(self, x: np.ndarray) -> None:
+        lits = []
+        for v in self.w.c.variables:
+            if v.defined or not v.domain.integral:
+                continue
+            o = self.w.c.offsets[v.name]
+            for j in range(o, o + v.size):
+                val = round(x[j])
+                name = self.w.names[j]
+                if self.w.is_bool[j]:
+                    lits.append(f"(not {name})" if val else name)
+                else:
+                    lits.append(f"(not (= {name} {int_lit(val)}))")
+        self.base.append(f"(assert (or {' '.join(lits)}))" if lits else "(assert false)")
+
+
+class SmtlibBackend(Backend):
+    """SMT-LIB file writer and external solver pipe."""
+
+    name = "smtlib"
+    package = "z3-solver"
+    capabilities = Capabilities(native_optimization=True, incremental=False, exact_arithmetic=True,
+                                strategies=("binary", "linear-up", "linear-down", "native"))
+    default_strategy = "binary"
+
+    def version(self) -> str:
+        cmd = default_command()
+        if cmd is None:
+            return "SMT-LIB 2.6 writer (no external solver found)"
+        try:
+            out = subprocess.run([cmd[0], "--version"], check=False, capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            return "SMT-LIB 2.6 writer"
+        return f"SMT-LIB 2.6 via {out.strip() or cmd[0]}"
+
+    def solve(self, problem: Problem, *, timeout: float | None, strategy: str | None, num_solutions: int,
+              seed: int, incumbent: dict[str, Any] | None, options: dict[str, Any]) -> Solution:
+        """Write the script (``write=path``) and/or solve with ``command`` (list or string; None: only write)."""
+        budget = Budget(timeout)
+        strategy = strategy or self.default_strategy
+        opts = check_options(self, strategy, options, {"binary_as": ("int", "bool")}, free=("command", "write"))
+        t0 = time.perf_counter()
+        c = problem.compile()
+        spec = objective_spec(c)
+        inc, note = prepare_incumbent(problem, c, spec, incumbent)
+        writer = SmtWriter(c, binary_as=opts.get("binary_as", "int"))
+        if opts.get("write"):
+            Path(opts["write"]).write_text(writer.script(optimize=strategy == "native", get_model=True))
+        command = opts.get("command", "auto")
+        command = default_command() if command == "auto" else (command.split() if isinstance(command, str)
+                                                                 else command)
+        opts_out = {**opts, "command": command}
+        build = time.perf_counter() - t0
+        if not command:
+            res = SearchResult("unknown", None, None, None,
+                               f"no solver run; script written to {opts.get('write')}" if opts.get("write")
+                               else "no external solver command and no write path")
+            return build_solution(self, problem, c, spec, res, [], 0, build, budget, strategy, opts_out, seed,
+                                  note, timeout)
+        session = PipeSession(writer, spec, list(command))
+        if strategy == "native" and spec is not None:
+            # the minimisation form has the objective's sense folded into its sign
+            lines = session.base + [f"(minimize {session.obj[0]})"]
+            ans = session.run(lines, budget.remaining())
+            if ans == "sat":
+                v = session.objective_value()
+                res = SearchResult("optimal", session.model(), v, v, session.message)
+            else:
+                res = SearchResult("infeasible" if ans == "unsat" else "unknown", None, None, None, session.message)
+            return build_solution(self, problem, c, spec, res, [], session.calls, build, budget, strategy,
+                                  opts_out, seed, note, timeout)
+        search = strategy if strategy in STRATEGIES else "binary"
+        res = minimize(session, spec, search, budget, inc)
+        res.message = " ".join(m for m in (res.message, session.message) if m)
+        extra: list[SearchResult] = []
+        prev = res
+        while len(extra) + 1 < num_solutions and prev.x is not None:
+            session.block(prev.x)
+            nxt = minimize(session, spec, search, budget, None, prev.value if prev.status == "optimal" else None)
+            if nxt.x is None:
+                break
+            extra.append(nxt)
+            prev = nxt
+        return build_solution(self, problem, c, spec, res, extra, session.calls, build, budget, strategy, opts_out,
+                              seed, note, timeout)
