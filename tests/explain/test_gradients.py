@@ -177,6 +177,17 @@ def test_emitted_ops_match_ir_and_onnxruntime(name, model, shape):
     assert close(on.outputs({net.input.name: x[:1]}, out)[0], ref, 1e-5)
 
 
+def test_maxpool_ties_route_to_the_first_maximum_as_in_the_ir():
+    net = load_model(onnx_model([helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], pads=[1, 1, 0, 0])],
+                                [("x", [1, 1, 3, 3])], ["y"]))
+    x = np.zeros((2, 1, 1, 3, 3))  # all-zero windows: every entry ties (post-ReLU zeros are common)
+    x[1, 0, 0, 2, 2] = 1.0
+    cot = np.ones((2, 1, 1, 3, 3))
+    ir = get_provider("ir", net).vjp({"x": x}, "y", cot, "x")
+    assert np.array_equal(get_provider("onnx", net).vjp({"x": x}, "y", cot, "x"), ir)
+    assert ir[0].reshape(3, 3)[0, 0] == 4  # the top-left entry is first in all four windows that hold it
+
+
 def test_unsupported_op_is_a_gradient_error_naming_it(monkeypatch):
     net = load_model(onnx_model([helper.make_node("Relu", ["x"], ["y"])], [("x", [1, 3])], ["y"]))
     monkeypatch.delitem(onnx_grad.EMITTERS, "Relu")
