@@ -36,8 +36,9 @@ def _network(model) -> Network:
 def _input(net: Network, x) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     shape = net.input.shape
-    if x.shape != shape and x.size == int(np.prod(shape)) and x.shape == tuple(d for d in shape if d != 1):
-        x = x.reshape(shape)
+    squeezed = tuple(d for d in shape if d != 1)
+    if x.shape != shape and tuple(d for d in x.shape if d != 1) == squeezed:
+        x = x.reshape(shape)  # e.g. (1, 28, 28) for a (1, 1, 28, 28) input
     if x.shape != shape:
         raise InputError(f"input of shape {list(x.shape)} does not match the model input {net.input.name!r} "
                          f"of shape {list(shape)}")
