@@ -631,14 +631,15 @@ class ExternalProvider(GradientProvider):
 
 
 # -- the public entry point ---------------------------------------------------------------------------------
-def gradient(net: Network, x, *, target=None, tensor: str | None = None, output: str | None = "logit",
+def gradient(net: Network, x, *, target=None, tensor: str | None = None, output: str | None = None,
              output_name: str | None = None, provider: str | GradientProvider = "ir",
              batch_size: int | None = None, **provider_options) -> Array:
     """Gradient of one output unit (logit or softmax probability) w.r.t. ``tensor`` at the points ``x``.
 
     ``x`` holds model inputs (array or dict, the IR's point conventions); ``tensor`` defaults to the single
     input; ``target`` is a class index, an index tuple into the output, or None for each point's predicted
-    unit. The result has ``tensor``'s shape in the same convention as ``x``.
+    unit; ``output`` is "logit" or "probability", None meaning what the ONNX model outputs (probability when a
+    Softmax was cut off its end). The result has ``tensor``'s shape in the same convention as ``x``.
     """
     feeds, mode = stack_feeds(net, x)
     out = resolve_output(net, output_name)

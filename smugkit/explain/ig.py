@@ -54,6 +54,15 @@ class IGResult:
     evaluations: int
     seconds: float
     baseline_value: Array | None = field(default=None, repr=False)  # path start (black_white: their mean)
+    options: dict = field(default_factory=dict)  # batch size, seed, input range, blur, tensor baseline
+
+    def record(self) -> dict:
+        """Every field except the arrays, JSON-ready, for reproducible result files."""
+        skip = {"attributions", "baseline_value"}
+        out = {k: v for k, v in self.__dict__.items() if k not in skip}
+        out["target"] = list(self.target)
+        out["attribution_sum"] = float(np.sum(self.attributions))
+        return out
 
     def summary(self) -> str:
         """One line: target, rule, steps and the completeness error."""
@@ -231,7 +240,10 @@ def integrated_gradients(net: Network, x, *, target=None, tensor: str | None = N
                     output=kind, steps=int(steps), rule=rule, baseline=desc, provider=prov.name, f_x=f_x,
                     f_baseline=f_b, completeness_error=err, relative_error=rel,
                     evaluations=len(starts) * alphas.size, seconds=time.perf_counter() - t0,
-                    baseline_value=np.mean(starts, axis=0))
+                    baseline_value=np.mean(starts, axis=0),
+                    options={"batch_size": batch, "seed": seed, "input_range": [float(v) for v in input_range],
+                             "blur_sigma": blur_sigma, "blur_axes": None if blur_axes is None else list(blur_axes),
+                             "tensor_baseline": tensor_baseline, "precision": prov.precision})
 
 
 def _as_model_shape(net: Network, x) -> tuple[object, bool]:

@@ -9,6 +9,7 @@ from onnx import TensorProto, helper, numpy_helper
 from scipy.ndimage import gaussian_filter
 
 from smugkit.errors import GradientError, InputError
+from smugkit.explain.gradients import gradient
 from smugkit.explain.ig import RULES, integrated_gradients, make_baseline, quadrature, spatial_axes
 from smugkit.frontends import load_model
 
@@ -85,6 +86,9 @@ def test_sigmoid_model_matches_the_closed_form_and_converges(sigmoid):
     mid = integrated_gradients(sigmoid, X, target=1, steps=200)
     assert mid.rule == "riemann_mid" and mid.steps == 200
     assert mid.relative_error < 1e-4 and np.allclose(mid.attributions, exact, atol=1e-6)
+    rec = mid.record()
+    assert rec["steps"] == 200 and rec["target"] == [0, 1] and rec["options"]["seed"] == 0
+    assert np.isclose(rec["attribution_sum"], mid.attributions.sum()) and "attributions" not in rec
 
 
 def test_probability_target_is_the_default_after_a_cut_softmax(mlp):
@@ -95,6 +99,7 @@ def test_probability_target_is_the_default_after_a_cut_softmax(mlp):
     assert res.target == (0, int(p.argmax())) and np.isclose(res.f_x, p.max())
     assert res.relative_error < 1e-3
     assert integrated_gradients(mlp, X, steps=8, output="logit").output == "logit"
+    assert np.array_equal(gradient(mlp, X, target=1), gradient(mlp, X, target=1, output="probability"))
 
 
 def test_internal_tensor_ig_equals_ig_on_the_sub_network(mlp, rest_of_mlp):
