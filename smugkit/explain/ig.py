@@ -188,29 +188,13 @@ def integrated_gradients(net: Network, x, *, target=None, tensor: str | None = N
     the predicted unit.
     """
     t0 = time.perf_counter()
-    x, squeeze = _as_model_shape(net, x)
-    feeds, mode = stack_feeds(net, x)
-    if next(iter(feeds.values())).shape[0] != 1:
-        raise InputError(f"integrated_gradients explains one point; got {next(iter(feeds.values())).shape[0]} "
-                         f"(loop over the points)")
-    point = {k: v[0] if v.dtype.kind in "iu" else v[0].astype(np.float64) for k, v in feeds.items()}
+    point, mode, squeeze = _single_point(net, x)
     out = resolve_output(net, output_name)
     kind = target_kind(net, output)
-    if tensor is None:
-        if len(net.inputs) != 1:
-            raise InputError(f"model has inputs {[t.name for t in net.inputs]}: name the tensor with tensor=")
-        tensor = net.input.name
-    info = net.tensor(tensor)
-    if info.dtype.startswith(("int", "uint")):
-        raise GradientError(f"tensor {tensor!r} holds integer ids ({info.dtype}); integrate on a float tensor "
-                            f"such as an embedding output instead")
+    tensor, info = _float_tensor(net, tensor)
     alphas, weights = quadrature(rule, steps)
     is_input = tensor in point
-    others = [k for k in required_inputs(net, out, {tensor}) if k != tensor]
-    missing = [k for k in others if k not in point]
-    if missing:
-        raise InputError(f"the output also needs inputs {missing}: pass all inputs in a dict")
-    fixed = {k: point[k] for k in others}
+    fixed = _fixed_inputs(net, out, tensor, point)
     value = point[tensor] if is_input else np.asarray(net.run(point, [tensor])[tensor], dtype=np.float64)
     starts, desc = _starts(net, tensor, is_input, point, value, baseline, tensor_baseline, input_range,
                            blur_sigma, blur_axes, seed)
@@ -244,6 +228,38 @@ def integrated_gradients(net: Network, x, *, target=None, tensor: str | None = N
                     options={"batch_size": batch, "seed": seed, "input_range": [float(v) for v in input_range],
                              "blur_sigma": blur_sigma, "blur_axes": None if blur_axes is None else list(blur_axes),
                              "tensor_baseline": tensor_baseline, "precision": prov.precision})
+
+
+def _single_point(net: Network, x) -> tuple[dict[str, Array], str, bool]:
+    """One point as model-shaped float64 arrays, its calling convention, and whether a batch axis was added."""
+    x, squeeze = _as_model_shape(net, x)
+    feeds, mode = stack_feeds(net, x)
+    n = next(iter(feeds.values())).shape[0]
+    if n != 1:
+        raise InputError(f"integrated_gradients explains one point; got {n} (loop over the points)")
+    return {k: v[0] if v.dtype.kind in "iu" else v[0].astype(np.float64) for k, v in feeds.items()}, mode, squeeze
+
+
+def _float_tensor(net: Network, tensor: str | None):
+    """The tensor to attribute to (default: the single input) and its info; integer id tensors are refused."""
+    if tensor is None:
+        if len(net.inputs) != 1:
+            raise InputError(f"model has inputs {[t.name for t in net.inputs]}: name the tensor with tensor=")
+        tensor = net.input.name
+    info = net.tensor(tensor)
+    if info.dtype.startswith(("int", "uint")):
+        raise GradientError(f"tensor {tensor!r} holds integer ids ({info.dtype}); integrate on a float tensor "
+                            f"such as an embedding output instead")
+    return tensor, info
+
+
+def _fixed_inputs(net: Network, out: str, tensor: str, point: dict[str, Array]) -> dict[str, Array]:
+    """Model inputs the output needs besides the tensor (other inputs, skip connections), held at the point."""
+    others = [k for k in required_inputs(net, out, {tensor}) if k != tensor]
+    missing = [k for k in others if k not in point]
+    if missing:
+        raise InputError(f"the output also needs inputs {missing}: pass all inputs in a dict")
+    return {k: point[k] for k in others}
 
 
 def _as_model_shape(net: Network, x) -> tuple[object, bool]:
