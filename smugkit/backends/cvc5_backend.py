@@ -81,7 +81,7 @@ class Cvc5Engine(Engine):
         s.setLogic("ALL")
         self.solver = s
 
-    def assert_(self, term: Any) -> None:
+    def add(self, term: Any) -> None:
         self.solver.assertFormula(term)
 
     def push(self) -> None:

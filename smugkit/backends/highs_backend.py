@@ -207,12 +207,13 @@ class HighsBackend(Backend):
         budget = Budget(timeout)
         strategy = strategy or self.default_strategy
         opts = check_options(self, strategy, options, {"certify": (None, "z3")}, free=("strict_margin",))
+        # strict rows are shifted inward by strict_margin * row scale, above HiGHS's feasibility tolerance
         hs = _highspy()
         t0 = time.perf_counter()
         c = problem.compile()
         spec = objective_spec(c)
         inc, note = prepare_incumbent(problem, c, spec, incumbent)
-        model = _Model(hs, c, spec, seed, float(opts.get("strict_margin", 1e-9)))
+        model = _Model(hs, c, spec, seed, float(opts.get("strict_margin", 1e-6)))
         if inc is not None:
             sol = hs.HighsSolution()
             sol.col_value = list(inc[0]) + [0.0] * (model.n_total - c.n)
@@ -236,7 +237,8 @@ class HighsBackend(Backend):
                     break
                 model.add_nogood(res.x, decision)
         first = results[0]
-        if opts.get("certify") == "z3" and first.status == "optimal" and spec is not None and spec.integral:
+        if (opts.get("certify") == "z3" and first.status in ("optimal", "feasible") and spec is not None
+                and spec.integral):
             first, k = self._certify(c, spec, first, budget, seed)
             calls += k
         return build_solution(self, problem, c, spec, first, results[1:], calls, build, budget, strategy, opts,
@@ -300,6 +302,7 @@ class HighsBackend(Backend):
         if ans == "unsat":
             res.message = (res.message + " optimality proven exactly by z3.").strip()
             res.lower = res.value
+            res.status = "optimal"
         elif ans == "sat":
             better = session.model()
             res = SearchResult("feasible", better, session.objective_value(), None,

@@ -102,7 +102,7 @@ class PysmtEngine(Engine):
             self.solver.exit()
         self.solver = self.env.factory.Solver(name=self.name, logic=self.logic, random_seed=self.seed)
 
-    def assert_(self, term: Any) -> None:
+    def add(self, term: Any) -> None:
         self.solver.add_assertion(term)
 
     def push(self) -> None:

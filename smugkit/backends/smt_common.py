@@ -26,7 +26,7 @@ class Engine:
     message: str = ""
 
     @abstractmethod
-    def assert_(self, term: Any) -> None:
+    def add(self, term: Any) -> None:
         """Add a permanent assertion at the current level."""
 
     @abstractmethod
@@ -56,7 +56,7 @@ class Engine:
     def assert_many(self, terms: list[Any]) -> None:
         """Add many assertions."""
         for t in terms:
-            self.assertTrue(t)
+            self.add(t)
 
 
 class SmtSession(Session):
@@ -86,7 +86,7 @@ class SmtSession(Session):
             eng.reset()
             eng.assert_many(self.permanent)
             if bound is not None:
-                eng.assert_(self.lw.bound(self.lowered.objective, bound[0], bound[1], self.spec.integral))
+                eng.add(self.lw.bound(self.lowered.objective, bound[0], bound[1], self.spec.integral))
             ans = eng.check([], seconds)
         elif bound is None:
             ans = eng.check([], seconds)
@@ -95,11 +95,11 @@ class SmtSession(Session):
             if self.bound_mode == "assume":
                 self._lits += 1
                 lit = eng.fresh_bool(f"smug.k{self._lits}")
-                eng.assert_(self.lw.tb.or_([self.lw.tb.not_(lit), term]))
+                eng.add(self.lw.tb.or_([self.lw.tb.not_(lit), term]))
                 ans = eng.check([lit], seconds)
             else:
                 eng.push()
-                eng.assert_(term)
+                eng.add(term)
                 ans = eng.check([], seconds)
                 if ans == "sat":
                     self._capture()
@@ -126,7 +126,7 @@ class SmtSession(Session):
         clause = self.lw.block(x, self.lowered.decision)
         self.permanent.append(clause)
         if self.bound_mode != "fresh":
-            self.engine.assert_(clause)
+            self.engine.add(clause)
 
 
 class SmtBackend(Backend):

@@ -40,7 +40,10 @@ class PipeSession(Session):
     def __init__(self, writer: SmtWriter, spec: ObjectiveSpec | None, command: list[str]) -> None:
         self.w, self.spec, self.command = writer, spec, command
         self.base = writer.declarations() + writer.constraints()
-        self.obj = writer.objective()
+        self.obj = None
+        if spec is not None:  # the minimisation form (sign folded in), integer-scaled when possible
+            self.obj = (writer.int_sum(spec.cols, spec.coefs) if spec.integral
+                        else writer.linear(spec.cols, spec.coefs)[0])
         self.calls = 0
         self.message = ""
         self._x: np.ndarray | None = None
@@ -50,7 +53,7 @@ class PipeSession(Session):
         op, v = bound
         lit = int_lit(int(v)) if self.spec.integral else real_lit(
             (Fraction(v).numerator, Fraction(v).denominator))
-        return f"(assert ({op} {self.obj[0]} {lit}))"
+        return f"(assert ({op} {self.obj} {lit}))"
 
     def run(self, lines: list[str], seconds: float) -> str:
         """Run one script; parse sat/unsat/unknown and the model."""
@@ -160,7 +163,7 @@ class SmtlibBackend(Backend):
         session = PipeSession(writer, spec, list(command))
         if strategy == "native" and spec is not None:
             # the minimisation form has the objective's sense folded into its sign
-            lines = session.base + [f"(minimize {session.obj[0]})"]
+            lines = session.base + [f"(minimize {session.obj})"]
             ans = session.run(lines, budget.remaining())
             if ans == "sat":
                 v = session.objective_value()

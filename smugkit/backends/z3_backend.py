@@ -103,7 +103,7 @@ class Z3Engine(Engine):
     def assert_many(self, terms: list[Any]) -> None:
         self.solver.add(terms)
 
-    def assert_(self, term: Any) -> None:
+    def add(self, term: Any) -> None:
         self.solver.add(term)
 
     def push(self) -> None:

@@ -114,6 +114,12 @@ class SmtWriter:
                     out.append(f"(assert (= {y} (ite (>= {arg} 0.0) {arg} 0.0)))")
         return out
 
+    def int_sum(self, cols: Any, ints: Any) -> str:
+        """``sum ints*x[cols]`` as an Int term."""
+        parts = [self._int_atom(int(j)) if a == 1 else f"(* {int_lit(int(a))} {self._int_atom(int(j))})"
+                 for j, a in zip(cols, ints)]
+        return _sum(parts, "0")
+
     def objective(self) -> tuple[str, int] | None:
         """The objective term without its constant, integer-scaled when possible, and the scale."""
         c = self.c
