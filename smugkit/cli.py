@@ -45,7 +45,7 @@ def _add_explain_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top-k", type=int, default=100, help="first-layer neurons kept, ranked by IG (default 100)")
     p.add_argument("--gamma", type=float, default=0.5,
                    help="kept neurons must keep this fraction of their pre-activation, in [0, 1) (default 0.5)")
-    p.add_argument("--window", type=int, default=1, help="mask window size in pixels (default 1)")
+    p.add_argument("--window", type=int, default=1, help="mask window size in pixels (default 1; demo 2)")
     p.add_argument("--mask-value", type=float, default=0.0, help="value of masked pixels in model input space")
     p.add_argument("--encoding", choices=["first_layer", "full"], default="first_layer")
     p.add_argument("--delta", type=float, default=0.0, help="full encoding: required logit margin of the label")
@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="digits_cnn28", help="bundled model (default digits_cnn28)")
     p.add_argument("--sample", type=int, default=0, help="which bundled digit (default 0)")
     _add_explain_options(p)
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=cmd_demo, window=2)
 
     p = sub.add_parser("bench", help="compare solver backends on SMUG instances")
     p.add_argument("--suite", default="smoke", help="smoke, digits, scale, full, or a JSON file of instances")

@@ -97,7 +97,7 @@ def _guess(net: Network, core: tuple[int, ...]) -> str:
         return "HW"
     if len(core) == 1:
         n = core[0]
-        if math.isqrt(n) ** 2 == n and n >= 16:
+        if math.isqrt(n) ** 2 == n and n >= 9:
             return "flat"
     raise InputError(f"input {net.input.name!r} of shape {list(net.input.shape)} does not look like an image; "
                      f"pass layout='flat' (windows over the flat features) or another layout")

@@ -36,17 +36,21 @@ def save_heatmap(path: str | Path, saliency: np.ndarray, image_hwc: np.ndarray, 
     ax.imshow(img, cmap="gray" if img.ndim == 2 else None, interpolation="nearest")
     s = np.asarray(saliency, dtype=np.float64)
     top = np.abs(s).max()
-    ax.imshow(s / top if top > 0 else s, cmap=cmap, alpha=0.6, vmin=0, vmax=1, interpolation="nearest")
+    shown = np.ma.masked_where(s <= 0, s / top if top > 0 else s)  # only salient pixels are coloured
+    ax.imshow(shown, cmap=cmap, alpha=0.75, vmin=0, vmax=1, interpolation="nearest")
     fig.savefig(path)
     return Path(path)
 
 
 def save_mask(path: str | Path, mask_plane: np.ndarray, image_hwc: np.ndarray) -> Path:
-    """The image with the masked-out pixels darkened: what the minimal mask keeps."""
+    """The image dimmed, with the windows the minimal mask keeps tinted cyan."""
     img = _grey(image_hwc)
     keep = np.asarray(mask_plane, dtype=np.float64)
-    shown = img * (0.15 + 0.85 * (keep if img.ndim == 2 else keep[:, :, None]))
     fig, ax = _figure(img)
-    ax.imshow(shown, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+    ax.imshow(img * 0.4, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+    overlay = np.zeros(keep.shape + (4,))
+    overlay[..., 1:3] = 1.0  # cyan over the kept windows
+    overlay[..., 3] = 0.45 * keep
+    ax.imshow(overlay, interpolation="nearest")
     fig.savefig(path)
     return Path(path)

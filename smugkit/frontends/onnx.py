@@ -474,7 +474,7 @@ def _assemble(ctx: _Context, inputs, outputs: list[str], label: str, post: str |
         r = ctx.resolve(o)
         if r in ctx.consts and r not in ctx.shapes:
             op = so.IndexMap(name=f"const_{o}", inputs=[], output=r,
-                             params={"index": np.arange(ctx.consts[r].size), "fill": ctx.consts[r].astype(np.float64)},
+                             params={"index": np.arange(ctx.consts[r].size), "fill": ctx.consts[r].astype(np.float64).reshape(-1)},
                              attrs={"shape": tuple(ctx.consts[r].shape), "sizes": [], "kind": "Constant"})
             ctx.add(op)
         outs.append(r)

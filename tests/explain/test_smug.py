@@ -1,0 +1,130 @@
+"""SMUG end to end: minimality by brute force, agreement of backends, certificates, JSON, bad input."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+from smugkit import backends
+from smugkit.errors import InputError, ModelError, SolverUnavailable
+from smugkit.explain.encoding import masked_input
+from smugkit.explain.explanation import Explanation
+from smugkit.explain.image import detect_layout, make_windows
+from smugkit.explain.smug import explain
+from smugkit.frontends import load_model
+from tests.explain.helpers import make_model, tiny_cnn, tiny_mlp
+
+SOLVERS = [b for b in ("highs", "z3", "cvc5") if b in backends.available_backends()]
+
+
+def _all_masks(n: int) -> np.ndarray:
+    return np.array(list(itertools.product([0, 1], repeat=n)), dtype=float)
+
+
+def _brute_force_first_layer(net, e: Explanation) -> int:
+    """Smallest number of windows keeping every constrained neuron above its threshold, by enumeration."""
+    fl = net.first_layer()
+    wins = make_windows(detect_layout(net), e.window)
+    x = e_input(net, e)
+    neurons = np.asarray(e.neurons["constrained"], dtype=int)
+    thr = np.asarray(e.neurons["thresholds"])
+    best = None
+    for bits in _all_masks(wins.count):
+        z = net.run(masked_input(x, bits, wins, e.options["mask_value"]), [fl.pre])[fl.pre].reshape(-1)
+        if np.all(z[neurons] >= thr) and (best is None or bits.sum() < best):
+            best = int(bits.sum())
+    return best
+
+
+def e_input(net, e: Explanation) -> np.ndarray:
+    return detect_layout(net).from_hwc(e.image)
+
+
+@pytest.fixture(scope="module")
+def cnn():
+    return load_model(tiny_cnn(seed=4, h=4, w=4, filters=3))
+
+
+@pytest.mark.parametrize("backend", SOLVERS)
+@pytest.mark.parametrize("window,gamma", [(1, 0.6), (2, 0.9)])
+def test_first_layer_mask_is_minimum_and_certified(cnn, backend, window, gamma):
+    x = np.random.default_rng(1).random(cnn.input.shape)
+    e = explain(cnn, x, top_k=12, gamma=gamma, window=window, backend=backend, ig_steps=20, timeout=30)
+    assert e.status == "optimal"
+    assert e.mask_size == _brute_force_first_layer(cnn, e)
+    assert e.certificate["holds"] and e.exact_check["holds"]
+    assert e.mask_size == int(e.mask_bits.sum()) and e.mask_plane.shape == (4, 4)
+
+
+def test_backends_agree_on_mask_size(cnn):
+    x = np.random.default_rng(2).random(cnn.input.shape)
+    sizes = {b: explain(cnn, x, top_k=12, gamma=0.7, backend=b, ig_steps=20).mask_size for b in SOLVERS}
+    assert len(set(sizes.values())) == 1, sizes
+
+
+@pytest.mark.parametrize("backend", SOLVERS)
+def test_full_network_mask_is_minimum(backend):
+    net = load_model(tiny_mlp(seed=3, n_in=9, hidden=5))
+    x = np.random.default_rng(0).random(net.input.shape)
+    e = explain(net, x, encoding="full", delta=0.0, backend=backend, ig_steps=10, timeout=30)
+    wins = make_windows(detect_layout(net), 1)
+    best = None
+    for bits in _all_masks(9):
+        logits = net(masked_input(x, bits, wins, 0.0)).reshape(-1)
+        if logits[e.label] >= np.delete(logits, e.label).max() and (best is None or bits.sum() < best):
+            best = int(bits.sum())
+    assert e.status == "optimal" and e.mask_size == best
+    assert e.certificate["holds"] and e.certificate["keeps_label"]
+
+
+def test_smug_base_and_saliency_are_consistent(cnn):
+    x = np.random.default_rng(5).random(cnn.input.shape)
+    e = explain(cnn, x, top_k=12, gamma=0.5, ig_steps=20)
+    np.testing.assert_array_equal(e.saliency, e.saliency_base * e.mask_plane)
+    assert e.saliency_base.max() == pytest.approx(max(e.neurons["ig"]))
+
+
+def test_json_round_trip_and_files(cnn, tmp_path):
+    x = np.random.default_rng(6).random(cnn.input.shape)
+    e = explain(cnn, x, top_k=6, gamma=0.5, ig_steps=10, num_solutions=2)
+    files = e.save(tmp_path)
+    assert {p.name for p in files.values()} == {"explanation.json", "saliency.png", "mask.png"}
+    back = Explanation.load(tmp_path)
+    assert back.mask_size == e.mask_size and back.label == e.label
+    np.testing.assert_array_equal(back.saliency, e.saliency)
+    assert json.loads((tmp_path / "explanation.json").read_text())["versions"]["smugkit"]
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"label": 7}, "label 7 is out of range"), ({"gamma": 1.0}, "gamma"), ({"gamma": -0.1}, "gamma"),
+    ({"window": 0}, "window"), ({"window": 9}, "larger"), ({"top_k": 0}, "top_k"), ({"ig_steps": 0}, "ig_steps"),
+    ({"encoding": "middle"}, "encoding"), ({"backend": "nosuch"}, "nosuch")])
+def test_bad_options(cnn, kwargs, match):
+    x = np.random.default_rng(0).random(cnn.input.shape)
+    with pytest.raises((InputError, ModelError, SolverUnavailable), match=match):
+        explain(cnn, x, **{"ig_steps": 5, **kwargs})
+
+
+def test_bad_inputs(cnn):
+    with pytest.raises(InputError, match="shape"):
+        explain(cnn, np.zeros((1, 3, 4, 4)))
+    with pytest.raises(InputError, match="NaN"):
+        explain(cnn, np.full(cnn.input.shape, np.nan))
+
+
+def test_model_without_activation_after_first_layer():
+    from onnx import helper
+
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"]), helper.make_node("Flatten", ["c"], ["y"])]
+    net = load_model(make_model(nodes, {"W": np.ones((2, 1, 2, 2))}, [1, 1, 3, 3], [1, 8]))
+    with pytest.raises(ModelError, match="activation"):
+        explain(net, np.ones(net.input.shape))
+
+
+def test_non_image_input_is_rejected():
+    net = load_model(tiny_mlp(n_in=5))
+    with pytest.raises(InputError, match="image"):
+        explain(net, np.ones(net.input.shape))
