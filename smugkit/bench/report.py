@@ -87,7 +87,8 @@ def _plots(rows: list[dict], out: Path) -> dict:
             ax.scatter(x, y, label=b, s=14)
     ax.set(xscale="log", yscale="log", xlabel="mask bits", ylabel="solve wall time (s)",
            title="SMUG solve time vs mask size")
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
     files["time_vs_bits"] = out / "time_vs_bits.png"
     fig.savefig(files["time_vs_bits"], dpi=110)
     fig = Figure(figsize=(7, 4.5))
@@ -97,7 +98,8 @@ def _plots(rows: list[dict], out: Path) -> dict:
         if t:
             ax.step(t, np.arange(1, len(t) + 1), where="post", label=b)
     ax.set(xscale="log", xlabel="time (s)", ylabel="instances solved to optimality", title="cactus plot")
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
     files["cactus"] = out / "cactus.png"
     fig.savefig(files["cactus"], dpi=110)
     return files

@@ -37,7 +37,7 @@ def _grid(models, samples, ks, gammas, windows, encoding="first_layer") -> list[
 
 
 SUITES: dict[str, list[InstanceSpec]] = {
-    "smoke": _grid(["digits_mlp8"], [0], [10], [0.5], [1, 2]) + _grid(["digits_cnn8"], [1], [20], [0.5], [2]),
+    "smoke": (_grid(["digits_mlp8"], [0], [10], [0.5], [2, 4]) + _grid(["digits_cnn8"], [1], [20], [0.5], [2])),
     "digits": (_grid(["digits_cnn8", "digits_mlp8"], [0, 1, 2], [50, 200], [0.5], [1, 2])
                + _grid(["digits_cnn28"], [0, 1, 2], [50, 200, 1000], [0.5], [1, 2])
                + _grid(["digits_mlp28"], [0, 1, 2], [50], [0.5], [1, 2])),

@@ -1,0 +1,100 @@
+"""The bench harness on the smoke suite: reports, agreement checking, resuming."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from smugkit.bench import SUITES, load_suite, run_bench
+from smugkit.bench.runner import backend_solver
+from smugkit.cli import main
+from smugkit.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    result = run_bench(SUITES["smoke"], ["highs", "z3", "reference"], timeout=30, out=out, progress=False)
+    return out, result
+
+
+def test_smoke_suite_reports(smoke):
+    out, result = smoke
+    assert len(result.rows) == 3 * len(SUITES["smoke"])
+    assert not result.disagreements
+    for name in ("runs.csv", "summary.json", "time_vs_bits.png", "cactus.png", "runs.jsonl"):
+        assert (out / name).stat().st_size > 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert {m["backend"] for m in summary["medians"]} == {"highs", "z3", "reference"}
+    for row in result.rows:
+        assert row["status"] == "optimal", row
+        assert row["exact_ok"] and row["certified"]
+    optima = {}
+    for row in result.rows:
+        optima.setdefault(row["instance"], set()).add(row["objective"])
+    assert all(len(v) == 1 for v in optima.values())
+
+
+def test_wrong_backend_is_flagged(smoke, tmp_path):
+    out, _ = smoke
+    honest = backend_solver("highs")
+
+    def liar(p, timeout, seed):
+        d = honest(p, timeout, seed)
+        d["objective"] = d["objective"] + 1  # claims a different optimum
+        return d
+
+    def cheat(p, timeout, seed):
+        d = honest(p, timeout, seed)
+        d["mask"] = np.zeros_like(d["mask"])  # an infeasible mask passed off as optimal
+        return d
+
+    spec = SUITES["smoke"][:1]
+    result = run_bench(spec, ["highs", "liar", "cheat"], timeout=30, out=tmp_path, progress=False,
+                       solvers={"liar": liar, "cheat": cheat})
+    kinds = {(d["kind"], d.get("backend")) for d in result.disagreements}
+    assert ("different optima", None) in kinds and ("invalid mask", "cheat") in kinds
+
+
+def test_resume_skips_finished_runs(smoke):
+    out, result = smoke
+    lines = (out / "runs.jsonl").read_text().count("\n")
+
+    def must_not_run(p, timeout, seed):
+        raise AssertionError("a finished run was run again")
+
+    again = run_bench(SUITES["smoke"], ["highs", "z3", "reference"], timeout=30, out=out, progress=False,
+                      solvers={"highs": must_not_run, "z3": must_not_run, "reference": must_not_run})
+    assert (out / "runs.jsonl").read_text().count("\n") == lines
+    assert len(again.rows) == len(result.rows)
+
+
+def test_crashing_backend_becomes_a_row(tmp_path):
+    def crash(p, timeout, seed):
+        raise RuntimeError("solver exploded")
+
+    result = run_bench(SUITES["smoke"][:1], ["crash"], timeout=5, out=tmp_path, progress=False,
+                       solvers={"crash": crash})
+    assert result.rows[0]["status"] == "error" and "exploded" in result.rows[0]["reason"]
+
+
+def test_suite_files_and_errors(tmp_path):
+    path = tmp_path / "suite.json"
+    path.write_text(json.dumps([{"model": "digits_mlp8", "sample": 2, "top_k": 5, "window": 2}]))
+    assert load_suite(str(path))[0].sample == 2
+    with pytest.raises(InputError, match="unknown suite"):
+        load_suite("nosuch")
+    path.write_text(json.dumps([{"modell": "x"}]))
+    with pytest.raises(InputError, match="expected a JSON list"):
+        load_suite(str(path))
+
+
+def test_cli_bench(tmp_path, capsys):
+    path = tmp_path / "suite.json"
+    path.write_text(json.dumps([{"model": "digits_mlp8", "sample": 1, "top_k": 5, "window": 2}]))
+    assert main(["--quiet", "bench", "--suite", str(path), "--backends", "highs,cvc5", "--timeout", "20",
+                 "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "highs" in out and "cvc5" in out and (tmp_path / "o" / "runs.csv").exists()
