@@ -1,6 +1,6 @@
 """cvc5 through its native base Python API (TermManager/Solver): exact rationals, search only (cvc5 has no
-optimisation API). The budget is enforced by cvc5's per-check time limit (``tlimit-per``) on a solver
-created with one TermManager, so a fresh solver per check reuses the built terms."""
+optimisation API). Each check runs in a forked child killed at the deadline (cvc5's own time limits did
+not stop hard checks here). Solvers share one TermManager, so a fresh solver per check reuses the terms."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from smugkit.backends.base import Capabilities
+from smugkit.backends.forked import forked_call
 from smugkit.backends.smt_common import Engine, SmtBackend
 from smugkit.dsl.problem import Compiled
 
@@ -90,21 +91,34 @@ class Cvc5Engine(Engine):
     def pop(self) -> None:
         self.solver.pop()
 
-    def check(self, assumptions: list[Any], seconds: float) -> str:
-        try:
-            self.solver.setOption("tlimit-per", str(max(1, int(seconds * 1000))))
-            r = self.solver.checkSatAssuming(*assumptions) if assumptions else self.solver.checkSat()
-        except Exception as exc:  # a solver-side failure becomes 'unknown'  # noqa: BLE001
-            self.message = f"cvc5 failed: {exc}"
-            return "unknown"
+    def _check_here(self, assumptions: list[Any]) -> tuple[str, Any]:
+        """The check itself (run in the forked child): answer and model values or explanation."""
+        r = self.solver.checkSatAssuming(*assumptions) if assumptions else self.solver.checkSat()
         if r.isSat():
-            return "sat"
+            return "sat", self._read(*self.columns) if self.columns else []
         if r.isUnsat():
-            return "unsat"
-        self.message = f"cvc5: unknown ({r.getUnknownExplanation()})"
-        return "unknown"
+            return "unsat", None
+        return "unknown", str(r.getUnknownExplanation())
+
+    def check(self, assumptions: list[Any], seconds: float) -> str:
+        status, out = forked_call(lambda: self._check_here(assumptions), seconds + 0.05)
+        if status == "timeout":
+            self.message = "cvc5: stopped at the deadline"
+            return "unknown"
+        if status == "error":
+            self.message = f"cvc5 failed: {out}"
+            return "unknown"
+        ans, payload = out
+        if ans == "sat":
+            self._values = payload
+        elif ans == "unknown":
+            self.message = f"cvc5: unknown ({payload})"
+        return ans
 
     def values(self, cols: list[Any], kinds: np.ndarray) -> list[int | Fraction | bool]:
+        return self._values
+
+    def _read(self, cols: list[Any], kinds: np.ndarray) -> list[int | Fraction | bool]:
         vals = self.solver.getValue(cols) if cols else []
         out: list[int | Fraction | bool] = []
         for v, k in zip(vals, kinds.tolist()):

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from smugkit.backends.base import Capabilities, watchdog
+from smugkit.backends.forked import forked_call
 from smugkit.backends.smt_common import Engine, SmtBackend
 from smugkit.dsl.problem import Compiled
 
@@ -123,17 +124,34 @@ class PysmtEngine(Engine):
             native.setOption("tlimit-per", str(ms))
         return lambda: None
 
+    def _solve_here(self, assumptions: list[Any]) -> tuple[str, Any]:
+        """One solve in the current process: answer and model values."""
+        r = self.solver.solve(assumptions or None)
+        return ("sat", self._read(*self.columns) if self.columns else []) if r else ("unsat", None)
+
     def check(self, assumptions: list[Any], seconds: float) -> str:
         try:
             interrupt = self._limit(seconds)
-            with watchdog(seconds + 0.05, interrupt):
-                r = self.solver.solve(assumptions or None)
+            if getattr(self.solver, "cvc5", None) is not None:  # cvc5's own limits do not fire: fork
+                status, out = forked_call(lambda: self._solve_here(assumptions), seconds + 0.05)
+                if status != "ok":
+                    self.message = f"pysmt:{self.name}: {'stopped at the deadline' if out is None else out}"
+                    return "unknown"
+            else:
+                with watchdog(seconds + 0.05, interrupt):
+                    out = self._solve_here(assumptions)
         except Exception as exc:  # pySMT raises on 'unknown' and on solver failures  # noqa: BLE001
             self.message = f"pysmt:{self.name}: {type(exc).__name__}: {exc}".strip()
             return "unknown"
-        return "sat" if r else "unsat"
+        ans, vals = out
+        if ans == "sat":
+            self._values = vals
+        return ans
 
     def values(self, cols: list[Any], kinds: np.ndarray) -> list[int | Fraction | bool]:
+        return self._values
+
+    def _read(self, cols: list[Any], kinds: np.ndarray) -> list[int | Fraction | bool]:
         out: list[int | Fraction | bool] = []
         for v, k in zip(cols, kinds.tolist()):
             c = self.solver.get_value(v).constant_value()

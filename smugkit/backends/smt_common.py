@@ -24,6 +24,7 @@ class Engine:
 
     builder: TermBuilder
     message: str = ""
+    columns: tuple[list[Any], np.ndarray] | None = None  # (column terms, kinds), set by the session
 
     @abstractmethod
     def add(self, term: Any) -> None:
@@ -68,6 +69,7 @@ class SmtSession(Session):
         self.bound_mode = bound_mode
         self.calls = 0
         self.kinds = np.where(lowered.is_bool, 0, np.where(lowered.integral, 1, 2))
+        engine.columns = (lowered.cols, self.kinds)
         self._x: np.ndarray | None = None
         self._exact: list[Any] = []
         self._lits = 0
