@@ -82,7 +82,7 @@ def run(problem: Problem, backend: str, strategy: str, opts: dict, budget: float
     t0 = time.perf_counter()
     sol = solve(problem, backend, timeout=budget, strategy=strategy, **opts)
     wall = time.perf_counter() - t0
-    return {"backend": backend, "config": strategy + "".join(f",{k}={v}" for k, v in opts.items()),
+    return {"backend": backend, "config": (strategy or "default") + "".join(f",{k}={v}" for k, v in opts.items()),
             "status": sol.status, "obj": sol.objective, "lb": sol.lower_bound, "calls": sol.solver_calls,
             "build": sol.build_time, "solve": sol.solve_time, "wall": wall}
 
@@ -119,7 +119,7 @@ def corpus_rows(backends: list[str], budget: float) -> list[dict]:
         for case in CORPUS:
             if case.rational_objective and not get_backend(b).capabilities.native_optimization:
                 continue
-            r = run(case.build(), b, None, {} if b == "highs" else opts, budget)
+            r = run(case.build(), b, None, opts, budget)
             solved += r["status"] == case.status
             for k in tot:
                 tot[k] += r[k]

@@ -237,6 +237,11 @@ class HighsBackend(Backend):
                     break
                 model.add_nogood(res.x, decision)
         first = results[0]
+        if inc is not None and spec is not None and (first.x is None or first.value > inc[1]) \
+                and first.status != "infeasible":
+            first = SearchResult("feasible", inc[0], inc[1], first.lower,
+                                 (first.message + " HiGHS did not beat the incumbent within the budget.").strip())
+            results[0] = first
         if (opts.get("certify") == "z3" and first.status in ("optimal", "feasible") and spec is not None
                 and spec.integral):
             first, k = self._certify(c, spec, first, budget, seed)

@@ -38,8 +38,13 @@ def check_options(backend: Backend, strategy: str, options: dict[str, Any],
 def prepare_incumbent(problem: Problem, c: Compiled, spec: ObjectiveSpec | None,
                       incumbent: dict[str, Any] | None) -> tuple[tuple[np.ndarray, Any] | None, str]:
     """An exactly checked incumbent as (columns, minimised value), or None with the reason it was dropped."""
-    if incumbent is None or spec is None:
+    if spec is None:
         return None, ""
+    if incumbent is None:
+        from smugkit.backends.greedy import greedy_incumbent
+
+        x = greedy_incumbent(problem, c, spec)
+        return ((x, spec.value(x)), "warm-started from a greedy 0/1 mask") if x is not None else (None, "")
     defined = {v.name for v in c.variables if v.defined}
     given = {k: v for k, v in incumbent.items() if k not in defined}
     if defined - set(incumbent):

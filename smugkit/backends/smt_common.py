@@ -150,12 +150,14 @@ class SmtBackend(Backend):
               seed: int, incumbent: dict[str, Any] | None, options: dict[str, Any]) -> Solution:
         """Lower the problem, then minimise by search (or natively) within the budget."""
         budget = Budget(timeout)
-        strategy = strategy or self.default_strategy
+        c = problem.compile()
+        spec = objective_spec(c)
+        if strategy is None:  # a rational objective cannot be bisected: use the native optimiser if any
+            rational = spec is not None and not spec.integral
+            strategy = "native" if rational and self.capabilities.native_optimization else self.default_strategy
         opts = check_options(self, strategy, options, {"binary_as": ("int", "bool"),
                                                        "bound_mode": self.bound_modes,
                                                        "int_rows": (True, False)})
-        c = problem.compile()
-        spec = objective_spec(c)
         inc, note = prepare_incumbent(problem, c, spec, incumbent)
         if strategy == "native" and num_solutions == 1 and spec is not None:
             res, calls, build = self.native(problem, c, spec, budget, seed, opts)

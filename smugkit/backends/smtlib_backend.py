@@ -140,11 +140,12 @@ class SmtlibBackend(Backend):
               seed: int, incumbent: dict[str, Any] | None, options: dict[str, Any]) -> Solution:
         """Write the script (``write=path``) and/or solve with ``command`` (list or string; None: only write)."""
         budget = Budget(timeout)
-        strategy = strategy or self.default_strategy
-        opts = check_options(self, strategy, options, {"binary_as": ("int", "bool")}, free=("command", "write"))
         t0 = time.perf_counter()
         c = problem.compile()
         spec = objective_spec(c)
+        if strategy is None:  # a rational objective cannot be bisected: use (minimize ...)
+            strategy = "native" if spec is not None and not spec.integral else self.default_strategy
+        opts = check_options(self, strategy, options, {"binary_as": ("int", "bool")}, free=("command", "write"))
         inc, note = prepare_incumbent(problem, c, spec, incumbent)
         writer = SmtWriter(c, binary_as=opts.get("binary_as", "int"))
         if opts.get("write"):
