@@ -17,8 +17,8 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from smugkit.backends import get_backend, solve  # noqa: E402
-from smugkit.dsl import Problem  # noqa: E402
+from smugkit.backends import get_backend, solve
+from smugkit.dsl import Problem
 
 # (backend, strategy, options): the first row of each backend is its default
 CONFIGS = [
@@ -39,9 +39,14 @@ CONFIGS = [
     ("smtlib", "binary", {}),
     ("smtlib", "native", {}),
 ]
-DEFAULTS = {"highs": ("native", {}), "z3": ("binary", {"bound_mode": "fresh"}),
-            "cvc5": ("binary", {"bound_mode": "push"}), "pysmt:z3": ("binary", {"bound_mode": "fresh"}),
-            "pysmt:cvc5": ("binary", {"bound_mode": "push"}), "smtlib": ("binary", {})}
+DEFAULTS = {
+    "highs": ("native", {}),
+    "z3": ("binary", {"bound_mode": "fresh"}),
+    "cvc5": ("binary", {"bound_mode": "push"}),
+    "pysmt:z3": ("binary", {"bound_mode": "fresh"}),
+    "pysmt:cvc5": ("binary", {"bound_mode": "push"}),
+    "smtlib": ("binary", {}),
+}
 
 
 def smug_instance(n_bits: int, rows: int, kind: str, seed: int) -> Problem:
@@ -52,7 +57,7 @@ def smug_instance(n_bits: int, rows: int, kind: str, seed: int) -> Problem:
     activation are kept, so the all-ones mask is feasible.
     """
     rng = np.random.default_rng(seed)
-    side = int(round(np.sqrt(n_bits)))
+    side = round(np.sqrt(n_bits))
     pixels = rng.uniform(0.0, 1.0, size=n_bits)
     if kind == "dense":
         W = rng.normal(size=(rows * 2, n_bits)) / np.sqrt(n_bits)
@@ -82,9 +87,17 @@ def run(problem: Problem, backend: str, strategy: str, opts: dict, budget: float
     t0 = time.perf_counter()
     sol = solve(problem, backend, timeout=budget, strategy=strategy, **opts)
     wall = time.perf_counter() - t0
-    return {"backend": backend, "config": (strategy or "default") + "".join(f",{k}={v}" for k, v in opts.items()),
-            "status": sol.status, "obj": sol.objective, "lb": sol.lower_bound, "calls": sol.solver_calls,
-            "build": sol.build_time, "solve": sol.solve_time, "wall": wall}
+    return {
+        "backend": backend,
+        "config": (strategy or "default") + "".join(f",{k}={v}" for k, v in opts.items()),
+        "status": sol.status,
+        "obj": sol.objective,
+        "lb": sol.lower_bound,
+        "calls": sol.solver_calls,
+        "build": sol.build_time,
+        "solve": sol.solve_time,
+        "wall": wall,
+    }
 
 
 def fmt(v: object) -> str:
@@ -123,8 +136,16 @@ def corpus_rows(backends: list[str], budget: float) -> list[dict]:
             solved += r["status"] == case.status
             for k in tot:
                 tot[k] += r[k]
-        rows.append({"backend": b, "config": strategy + "".join(f",{k}={v}" for k, v in opts.items()),
-                     "status": f"{solved} as expected", "obj": None, "lb": None, **tot})
+        rows.append(
+            {
+                "backend": b,
+                "config": strategy + "".join(f",{k}={v}" for k, v in opts.items()),
+                "status": f"{solved} as expected",
+                "obj": None,
+                "lb": None,
+                **tot,
+            }
+        )
     return rows
 
 
@@ -139,9 +160,13 @@ def main() -> None:
     budget = args.budget or (5.0 if args.quick else 20.0)
     wanted = args.backends.split(",") if args.backends else list(DEFAULTS)
     backends = [b for b in wanted if get_backend(b).available()[0]]
-    print(f"budget {budget:g} s per solve; backends: {', '.join(f'{b} {get_backend(b).version()}' for b in backends)}")
+    print(
+        f"budget {budget:g} s per solve; backends: {', '.join(f'{b} {get_backend(b).version()}' for b in backends)}"
+    )
     if not args.no_corpus:
-        print_rows("conformance corpus (sum over problems, default configuration)", corpus_rows(backends, budget))
+        print_rows(
+            "conformance corpus (sum over problems, default configuration)", corpus_rows(backends, budget)
+        )
     sizes = [(64, 50, "dense"), (196, 200, "conv"), (196, 100, "dense")]
     if not args.quick:
         sizes += [(784, 1000, "conv"), (3136, 1000, "conv")]
@@ -159,14 +184,36 @@ def main() -> None:
                 r = run(problem, "z3", "binary", {"bound_mode": "fresh"}, budget)
                 t0 = time.perf_counter()
                 s = solve(problem, "z3", timeout=budget, incumbent=inc.assignment)
-                rows.append({**r, "config": "binary,warm-start=highs", "status": s.status, "obj": s.objective,
-                             "lb": s.lower_bound, "calls": s.solver_calls, "build": s.build_time,
-                             "solve": s.solve_time, "wall": time.perf_counter() - t0})
+                rows.append(
+                    {
+                        **r,
+                        "config": "binary,warm-start=highs",
+                        "status": s.status,
+                        "obj": s.objective,
+                        "lb": s.lower_bound,
+                        "calls": s.solver_calls,
+                        "build": s.build_time,
+                        "solve": s.solve_time,
+                        "wall": time.perf_counter() - t0,
+                    }
+                )
                 c = solve(problem, "highs", timeout=budget, certify="z3")
-                rows.append({"backend": "highs", "config": "native,certify=z3", "status": c.status,
-                             "obj": c.objective, "lb": c.lower_bound, "calls": c.solver_calls,
-                             "build": c.build_time, "solve": c.solve_time, "wall": c.build_time + c.solve_time})
-        print_rows(f"{problem.name}: {n} mask bits, {problem.num_rows} rows, nnz {problem.compile().A.nnz}", rows)
+                rows.append(
+                    {
+                        "backend": "highs",
+                        "config": "native,certify=z3",
+                        "status": c.status,
+                        "obj": c.objective,
+                        "lb": c.lower_bound,
+                        "calls": c.solver_calls,
+                        "build": c.build_time,
+                        "solve": c.solve_time,
+                        "wall": c.build_time + c.solve_time,
+                    }
+                )
+        print_rows(
+            f"{problem.name}: {n} mask bits, {problem.num_rows} rows, nnz {problem.compile().A.nnz}", rows
+        )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,14 @@ from smugkit.backends.registry import (
 from smugkit.dsl.solution import Solution
 
 __all__ = [
-    "DEFAULT_BACKEND", "Backend", "Budget", "Capabilities", "Solution", "available_backends",
-    "backend_names", "describe_backends", "get_backend", "solve",
+    "DEFAULT_BACKEND",
+    "Backend",
+    "Budget",
+    "Capabilities",
+    "Solution",
+    "available_backends",
+    "backend_names",
+    "describe_backends",
+    "get_backend",
+    "solve",
 ]

@@ -24,6 +24,15 @@ class Capabilities:
     exact_arithmetic: bool
     strategies: tuple[str, ...]
 
+    def names(self) -> list[str]:
+        """The capabilities that hold, as short names (for tables)."""
+        flags = (
+            ("native-optimization", self.native_optimization),
+            ("incremental", self.incremental),
+            ("exact", self.exact_arithmetic),
+        )
+        return [name for name, on in flags if on]
+
     def as_dict(self) -> dict[str, Any]:
         """Plain-dict form for tables and JSON."""
         d = asdict(self)
@@ -91,6 +100,15 @@ class Backend(ABC):
         return True, None
 
     @abstractmethod
-    def solve(self, problem: Problem, *, timeout: float | None, strategy: str | None, num_solutions: int,
-              seed: int, incumbent: dict[str, Any] | None, options: dict[str, Any]) -> Solution:
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        timeout: float | None,
+        strategy: str | None,
+        num_solutions: int,
+        seed: int,
+        incumbent: dict[str, Any] | None,
+        options: dict[str, Any],
+    ) -> Solution:
         """Solve within ``timeout`` seconds of wall-clock time (see smugkit.backends.solve)."""

@@ -139,8 +139,12 @@ class Cvc5Backend(SmtBackend):
 
     name = "cvc5"
     package = "cvc5"
-    capabilities = Capabilities(native_optimization=False, incremental=True, exact_arithmetic=True,
-                                strategies=("binary", "linear-up", "linear-down"))
+    capabilities = Capabilities(
+        native_optimization=False,
+        incremental=True,
+        exact_arithmetic=True,
+        strategies=("binary", "linear-up", "linear-down"),
+    )
     default_strategy = "binary"
     default_bound_mode = "push"
 

@@ -76,8 +76,10 @@ def relu_rows(c: Compiled) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, int, 
                 highs.append(r)
                 continue
             if not (np.isfinite(lo) and np.isfinite(hi)):
-                raise ProblemError(f"relu {rl.name}.{i}: the MILP encoding needs finite pre-activation bounds, "
-                                   f"got [{lo}, {hi}]")
+                raise ProblemError(
+                    f"relu {rl.name}.{i}: the MILP encoding needs finite pre-activation bounds, "
+                    f"got [{lo}, {hi}]"
+                )
             d = n_d
             n_d += 1
             rows.append((ey - arg, None))  # y >= arg
@@ -103,7 +105,9 @@ def relu_rows(c: Compiled) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, int, 
 class _Model:
     """One HiGHS model of a compiled problem, re-solvable with extra rows and row margins."""
 
-    def __init__(self, hs: Any, c: Compiled, spec: ObjectiveSpec | None, seed: int, strict_margin: float) -> None:
+    def __init__(
+        self, hs: Any, c: Compiled, spec: ObjectiveSpec | None, seed: int, strict_margin: float
+    ) -> None:
         self.hs, self.c = hs, c
         self.h = hs.Highs()
         h = self.h
@@ -114,19 +118,29 @@ class _Model:
         self.n_total = c.n + n_d
         cost = np.zeros(self.n_total)
         if spec is not None:
-            cost[spec.cols] = np.asarray(spec.coefs, dtype=np.float64) / spec.scale if spec.integral else spec.coefs
+            cost[spec.cols] = (
+                np.asarray(spec.coefs, dtype=np.float64) / spec.scale if spec.integral else spec.coefs
+            )
         lb = np.concatenate([c.lb, dlo])
         ub = np.concatenate([c.ub, dhi])
-        h.addCols(self.n_total, cost, np.where(np.isinf(lb), -hs.kHighsInf, lb),
-                  np.where(np.isinf(ub), hs.kHighsInf, ub), 0, np.zeros(0, np.int32), np.zeros(0, np.int32),
-                  np.zeros(0))
+        h.addCols(
+            self.n_total,
+            cost,
+            np.where(np.isinf(lb), -hs.kHighsInf, lb),
+            np.where(np.isinf(ub), hs.kHighsInf, ub),
+            0,
+            np.zeros(0, np.int32),
+            np.zeros(0, np.int32),
+            np.zeros(0),
+        )
         integ = np.concatenate([c.integral, np.ones(n_d, dtype=bool)])
         idx = np.flatnonzero(integ).astype(np.int32)
         if idx.size:
             h.changeColsIntegrality(idx.size, idx, np.full(idx.size, 1, dtype=np.uint8))
         A = sp.hstack([c.A, sp.csr_matrix((c.m, n_d))], format="csr") if n_d else c.A
-        self.scale = np.maximum(1.0, np.maximum(np.abs(c.b), abs(c.A).max(axis=1).toarray().ravel()
-                                                if c.m else np.zeros(0)))
+        self.scale = np.maximum(
+            1.0, np.maximum(np.abs(c.b), abs(c.A).max(axis=1).toarray().ravel() if c.m else np.zeros(0))
+        )
         self.strict_margin = strict_margin
         self.m_rows = c.m
         self._add_rows(A, *self._row_bounds(0.0))
@@ -147,8 +161,15 @@ class _Model:
         A = sp.csr_matrix(A)
         if A.shape[1] < self.n_total:
             A = sp.hstack([A, sp.csr_matrix((A.shape[0], self.n_total - A.shape[1]))], format="csr")
-        self.h.addRows(A.shape[0], np.where(np.isinf(low), -inf, low), np.where(np.isinf(up), inf, up), A.nnz,
-                       A.indptr[:-1].astype(np.int32), A.indices.astype(np.int32), A.data.astype(np.float64))
+        self.h.addRows(
+            A.shape[0],
+            np.where(np.isinf(low), -inf, low),
+            np.where(np.isinf(up), inf, up),
+            A.nnz,
+            A.indptr[:-1].astype(np.int32),
+            A.indices.astype(np.int32),
+            A.data.astype(np.float64),
+        )
 
     def set_margin(self, margin: float) -> None:
         """Shift the inequality rows inward by ``margin`` (relative to each row's scale)."""
@@ -156,8 +177,9 @@ class _Model:
             low, up = self._row_bounds(margin)
             inf = self.hs.kHighsInf
             idx = np.arange(self.m_rows, dtype=np.int32)
-            self.h.changeRowsBounds(self.m_rows, idx, np.where(np.isinf(low), -inf, low),
-                                    np.where(np.isinf(up), inf, up))
+            self.h.changeRowsBounds(
+                self.m_rows, idx, np.where(np.isinf(low), -inf, low), np.where(np.isinf(up), inf, up)
+            )
 
     def add_nogood(self, x: np.ndarray, cols: np.ndarray) -> None:
         """Exclude the 0/1 values of ``x`` on ``cols``."""
@@ -174,7 +196,7 @@ class _Model:
         st = h.getModelStatus()
         info = h.getInfo()
         has_x = info.primal_solution_status == 2
-        x = np.asarray(h.getSolution().col_value)[:self.c.n] if has_x else None
+        x = np.asarray(h.getSolution().col_value)[: self.c.n] if has_x else None
         bound = info.mip_dual_bound if np.isfinite(info.mip_dual_bound) else None
         if st == hs.HighsModelStatus.kOptimal:
             return "optimal", x, bound
@@ -189,8 +211,9 @@ class HighsBackend(Backend):
     name = "highs"
     package = "highspy"
     extra = "milp"
-    capabilities = Capabilities(native_optimization=True, incremental=False, exact_arithmetic=False,
-                                strategies=("native",))
+    capabilities = Capabilities(
+        native_optimization=True, incremental=False, exact_arithmetic=False, strategies=("native",)
+    )
     default_strategy = "native"
 
     def version(self) -> str:
@@ -201,8 +224,17 @@ class HighsBackend(Backend):
         h = hs.Highs()
         return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
 
-    def solve(self, problem: Problem, *, timeout: float | None, strategy: str | None, num_solutions: int,
-              seed: int, incumbent: dict[str, Any] | None, options: dict[str, Any]) -> Solution:
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        timeout: float | None,
+        strategy: str | None,
+        num_solutions: int,
+        seed: int,
+        incumbent: dict[str, Any] | None,
+        options: dict[str, Any],
+    ) -> Solution:
         """Branch and bound, exact re-check with margin repair, optional exact certificate, enumeration."""
         budget = Budget(timeout)
         strategy = strategy or self.default_strategy
@@ -221,8 +253,15 @@ class HighsBackend(Backend):
         build = time.perf_counter() - t0
         calls = 0
         results: list[SearchResult] = []
-        decision = np.array([j for v in c.variables if not v.defined and v.domain.integral
-                             for j in range(c.offsets[v.name], c.offsets[v.name] + v.size)], dtype=np.int64)
+        decision = np.array(
+            [
+                j
+                for v in c.variables
+                if not v.defined and v.domain.integral
+                for j in range(c.offsets[v.name], c.offsets[v.name] + v.size)
+            ],
+            dtype=np.int64,
+        )
         while len(results) < num_solutions:
             res, k = self._solve_checked(problem, c, spec, model, budget)
             calls += k
@@ -237,20 +276,48 @@ class HighsBackend(Backend):
                     break
                 model.add_nogood(res.x, decision)
         first = results[0]
-        if inc is not None and spec is not None and (first.x is None or first.value > inc[1]) \
-                and first.status != "infeasible":
-            first = SearchResult("feasible", inc[0], inc[1], first.lower,
-                                 (first.message + " HiGHS did not beat the incumbent within the budget.").strip())
+        if (
+            inc is not None
+            and spec is not None
+            and (first.x is None or first.value > inc[1])
+            and first.status != "infeasible"
+        ):
+            first = SearchResult(
+                "feasible",
+                inc[0],
+                inc[1],
+                first.lower,
+                (first.message + " HiGHS did not beat the incumbent within the budget.").strip(),
+            )
             results[0] = first
-        if (opts.get("certify") == "z3" and first.status in ("optimal", "feasible") and spec is not None
-                and spec.integral):
+        if (
+            opts.get("certify") == "z3"
+            and first.status in ("optimal", "feasible")
+            and spec is not None
+            and spec.integral
+        ):
             first, k = self._certify(c, spec, first, budget, seed)
             calls += k
-        return build_solution(self, problem, c, spec, first, results[1:], calls, build, budget, strategy, opts,
-                              seed, note, timeout)
+        return build_solution(
+            self,
+            problem,
+            c,
+            spec,
+            first,
+            results[1:],
+            calls,
+            build,
+            budget,
+            strategy,
+            opts,
+            seed,
+            note,
+            timeout,
+        )
 
-    def _solve_checked(self, problem: Problem, c: Compiled, spec: ObjectiveSpec | None, model: _Model,
-                       budget: Budget) -> tuple[SearchResult, int]:
+    def _solve_checked(
+        self, problem: Problem, c: Compiled, spec: ObjectiveSpec | None, model: _Model, budget: Budget
+    ) -> tuple[SearchResult, int]:
         """Solve, re-check exactly, and re-solve with growing margins until the answer holds exactly."""
         calls = 0
         msg = ""
@@ -261,13 +328,21 @@ class HighsBackend(Backend):
             status, x, bound = model.run(budget.remaining())
             calls += 1
             if x is None:
-                return SearchResult(status if status == "infeasible" and margin == 0.0 else
-                                    ("unknown" if status == "infeasible" else status), None, None,
-                                    None, msg.strip()), calls
+                return SearchResult(
+                    status
+                    if status == "infeasible" and margin == 0.0
+                    else ("unknown" if status == "infeasible" else status),
+                    None,
+                    None,
+                    None,
+                    msg.strip(),
+                ), calls
             x = np.where(c.integral, np.rint(x), x)
             x = np.clip(x, c.lb, c.ub)
-            assign = {v.name: x[c.offsets[v.name]:c.offsets[v.name] + v.size].reshape(v.shape)
-                      for v in c.variables}
+            assign = {
+                v.name: x[c.offsets[v.name] : c.offsets[v.name] + v.size].reshape(v.shape)
+                for v in c.variables
+            }
             exact = assign if not c.relus else exact_completion(c, assign)
             ev = problem.evaluate(exact, exact=True)
             if ev.feasible:
@@ -275,7 +350,7 @@ class HighsBackend(Backend):
                     for v in c.variables:
                         if v.defined:
                             o = c.offsets[v.name]
-                            x[o:o + v.size] = np.array([float(q) for q in exact[v.name].ravel()])
+                            x[o : o + v.size] = np.array([float(q) for q in exact[v.name].ravel()])
                 value = spec.value(x) if spec is not None else None
                 low = None
                 if spec is not None and bound is not None:
@@ -289,11 +364,14 @@ class HighsBackend(Backend):
                 if spec is None:
                     status = "feasible"
                 return SearchResult(status, x, value, low, msg.strip()), calls
-            msg += f" exact re-check failed at margin {margin:g} ({ev.violations[0] if ev.violations else ''});"
+            msg += (
+                f" exact re-check failed at margin {margin:g} ({ev.violations[0] if ev.violations else ''});"
+            )
         return SearchResult("unknown", None, None, None, (msg + " no exactly valid answer").strip()), calls
 
-    def _certify(self, c: Compiled, spec: ObjectiveSpec, res: SearchResult, budget: Budget,
-                 seed: int) -> tuple[SearchResult, int]:
+    def _certify(
+        self, c: Compiled, spec: ObjectiveSpec, res: SearchResult, budget: Budget, seed: int
+    ) -> tuple[SearchResult, int]:
         """Ask z3 whether ``objective <= K*-1`` is satisfiable; UNSAT proves the HiGHS optimum exactly."""
         from smugkit.backends.lowering import Lowerer
         from smugkit.backends.smt_common import SmtSession
@@ -310,8 +388,13 @@ class HighsBackend(Backend):
             res.status = "optimal"
         elif ans == "sat":
             better = session.model()
-            res = SearchResult("feasible", better, session.objective_value(), None,
-                               (res.message + " z3 found a better exact solution than HiGHS.").strip())
+            res = SearchResult(
+                "feasible",
+                better,
+                session.objective_value(),
+                None,
+                (res.message + " z3 found a better exact solution than HiGHS.").strip(),
+            )
         else:
             res.message = (res.message + " exact certificate by z3 timed out.").strip()
         return res, 1

@@ -55,8 +55,9 @@ class Lowerer:
     def __init__(self, c: Compiled, tb: TermBuilder, binary_as: str = "int", int_rows: bool = True) -> None:
         self.c, self.tb = c, tb
         self.int_rows = int_rows
-        self.is_bool = np.array([d is Domain.BOOL or (d is Domain.BINARY and binary_as == "bool")
-                                 for d in c.domain], dtype=bool)
+        self.is_bool = np.array(
+            [d is Domain.BOOL or (d is Domain.BINARY and binary_as == "bool") for d in c.domain], dtype=bool
+        )
         self.integral = c.integral
         sorts = ["Bool" if b else ("Int" if i else "Real") for b, i in zip(self.is_bool, self.integral)]
         names = [f"{v.name}.{i}" for v in c.variables for i in range(v.size)]
@@ -91,7 +92,9 @@ class Lowerer:
     def int_sum(self, cols: list[int], ints: list[int]) -> Any:
         """``sum ints*x[cols]`` as an Int term."""
         tb = self.tb
-        parts = [self.int_atom(j) if a == 1 else tb.mul(tb.int_(a), self.int_atom(j)) for j, a in zip(cols, ints)]
+        parts = [
+            self.int_atom(j) if a == 1 else tb.mul(tb.int_(a), self.int_atom(j)) for j, a in zip(cols, ints)
+        ]
         return self._sum(parts, self._zero)
 
     def real_sum(self, cols: list[int], coefs: list[float], const: float = 0.0) -> Any:
@@ -130,8 +133,9 @@ class Lowerer:
         A = c.A
         for r in range(c.m):
             lo, hi = A.indptr[r], A.indptr[r + 1]
-            out.append(self.row(A.indices[lo:hi].tolist(), A.data[lo:hi].tolist(), float(c.b[r]),
-                                _OPS[c.sense[r]]))
+            out.append(
+                self.row(A.indices[lo:hi].tolist(), A.data[lo:hi].tolist(), float(c.b[r]), _OPS[c.sense[r]])
+            )
         for rl in c.relus:
             R = rl.R
             for i in range(rl.out.size):
@@ -185,5 +189,11 @@ class Lowerer:
 
     def lower(self, spec: ObjectiveSpec | None) -> Lowered:
         """All terms at once."""
-        return Lowered(self.cols, self.is_bool, self.integral, self.bounds() + self.rows(), self.objective(spec),
-                       self.decision_columns())
+        return Lowered(
+            self.cols,
+            self.is_bool,
+            self.integral,
+            self.bounds() + self.rows(),
+            self.objective(spec),
+            self.decision_columns(),
+        )

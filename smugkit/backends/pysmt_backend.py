@@ -28,10 +28,11 @@ def _guard_yices() -> None:
         return
     try:
         import yices_api  # noqa: F401
+
         _YICES_NOTE = ""
     except ImportError:
         _YICES_NOTE = "yices is not installed"
-    except Exception as exc:  # e.g. the shared library is missing  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - e.g. the shared library is missing
         sys.modules["yices_api"] = None  # type: ignore[assignment]  # pySMT then sees an ImportError
         _YICES_NOTE = f"yices is installed but broken ({type(exc).__name__}: {exc})"
 
@@ -140,7 +141,7 @@ class PysmtEngine(Engine):
             else:
                 with watchdog(seconds + 0.05, interrupt):
                     out = self._solve_here(assumptions)
-        except Exception as exc:  # pySMT raises on 'unknown' and on solver failures  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - pySMT raises on 'unknown' and on solver failures
             self.message = f"pysmt:{self.name}: {type(exc).__name__}: {exc}".strip()
             return "unknown"
         ans, vals = out
@@ -184,8 +185,12 @@ class _PysmtBackend(SmtBackend):
 
     solver_name = ""
     package = "pysmt"
-    capabilities = Capabilities(native_optimization=False, incremental=True, exact_arithmetic=True,
-                                strategies=("binary", "linear-up", "linear-down"))
+    capabilities = Capabilities(
+        native_optimization=False,
+        incremental=True,
+        exact_arithmetic=True,
+        strategies=("binary", "linear-up", "linear-down"),
+    )
     default_strategy = "binary"
     default_bound_mode = "push"
 
@@ -203,8 +208,11 @@ class _PysmtBackend(SmtBackend):
 
     def make_engine(self, c: Compiled, seed: int, options: dict[str, Any]) -> Engine:
         self.version()
-        logic = "QF_UFLIRA" if (c.integral.any() and (~c.integral).any()) else (
-            "QF_LIA" if c.integral.all() else "QF_LRA")
+        logic = (
+            "QF_UFLIRA"
+            if (c.integral.any() and (~c.integral).any())
+            else ("QF_LIA" if c.integral.all() else "QF_LRA")
+        )
         return PysmtEngine(self.solver_name, seed, logic)
 
 

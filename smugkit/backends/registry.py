@@ -40,14 +40,23 @@ def get_backend(name: str) -> Backend:
 
 
 def describe_backends() -> list[dict[str, Any]]:
-    """One row per backend: name, available, version, capabilities, default strategy, reason if unavailable."""
+    """One row per backend: name, available, version, capabilities (names), strategies, reason if unavailable."""
     rows = []
     for name in _REGISTRY:
         b = get_backend(name)
         ok, reason = b.available()
-        rows.append({"name": name, "available": ok, "version": b.version() if ok else None,
-                     "capabilities": b.capabilities.as_dict(), "default_strategy": b.default_strategy,
-                     "extra": b.extra, "reason": reason})
+        rows.append(
+            {
+                "name": name,
+                "available": ok,
+                "version": b.version() if ok else None,
+                "capabilities": b.capabilities.names(),
+                "strategies": list(b.capabilities.strategies),
+                "default_strategy": b.default_strategy,
+                "extra": b.extra,
+                "reason": reason,
+            }
+        )
     return rows
 
 
@@ -64,9 +73,16 @@ def _default_backend() -> str:
 DEFAULT_BACKEND = _default_backend()
 
 
-def solve(problem: Problem, backend: str | None = None, timeout: float | None = 60.0, strategy: str | None = None,
-          num_solutions: int = 1, seed: int = 0, incumbent: dict[str, Any] | None = None,
-          **options: Any) -> Solution:
+def solve(
+    problem: Problem,
+    backend: str | None = None,
+    timeout: float | None = 60.0,
+    strategy: str | None = None,
+    num_solutions: int = 1,
+    seed: int = 0,
+    incumbent: dict[str, Any] | None = None,
+    **options: Any,
+) -> Solution:
     """Solve ``problem`` with ``backend`` within ``timeout`` wall-clock seconds; never raises on solver failure.
 
     Bad problems, options and unknown/missing backends raise ProblemError / InputError / SolverUnavailable;
@@ -82,10 +98,24 @@ def solve(problem: Problem, backend: str | None = None, timeout: float | None = 
     version = b.version()  # raises SolverUnavailable with the install hint
     problem.compile()  # raises ProblemError for malformed problems before any solver work
     try:
-        return b.solve(problem, timeout=timeout, strategy=strategy, num_solutions=num_solutions, seed=seed,
-                       incumbent=incumbent, options=options)
+        return b.solve(
+            problem,
+            timeout=timeout,
+            strategy=strategy,
+            num_solutions=num_solutions,
+            seed=seed,
+            incumbent=incumbent,
+            options=options,
+        )
     except SmugkitError:
         raise
-    except Exception as exc:  # a crash inside the solver or its bindings is a status, not an exception  # noqa: BLE001
-        return Solution("unknown", backend=b.name, backend_version=version, strategy=strategy or "",
-                        options=dict(options), seed=seed, message=f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a solver crash is a status, not an exception
+        return Solution(
+            "unknown",
+            backend=b.name,
+            backend_version=version,
+            strategy=strategy or "",
+            options=dict(options),
+            seed=seed,
+            message=f"{type(exc).__name__}: {exc}",
+        )

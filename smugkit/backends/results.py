@@ -18,25 +18,34 @@ if TYPE_CHECKING:
     from smugkit.backends.base import Backend
 
 
-def check_options(backend: Backend, strategy: str, options: dict[str, Any],
-                  choices: dict[str, tuple[Any, ...]], free: tuple[str, ...] = ()) -> dict[str, Any]:
+def check_options(
+    backend: Backend,
+    strategy: str,
+    options: dict[str, Any],
+    choices: dict[str, tuple[Any, ...]],
+    free: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """Validate the strategy and options of one backend; unknown names and values are InputErrors."""
     if strategy not in backend.capabilities.strategies:
-        raise InputError(f"backend {backend.name!r} has no strategy {strategy!r}; "
-                         f"choose one of {list(backend.capabilities.strategies)}")
+        raise InputError(
+            f"backend {backend.name!r} has no strategy {strategy!r}; "
+            f"choose one of {list(backend.capabilities.strategies)}"
+        )
     opts = dict(options or {})
     for k, v in opts.items():
         if k in choices:
             if v not in choices[k]:
                 raise InputError(f"backend {backend.name!r}: option {k}={v!r} not in {list(choices[k])}")
         elif k not in free:
-            raise InputError(f"backend {backend.name!r}: unknown option {k!r}; known: "
-                             f"{sorted(list(choices) + list(free))}")
+            raise InputError(
+                f"backend {backend.name!r}: unknown option {k!r}; known: {sorted(list(choices) + list(free))}"
+            )
     return opts
 
 
-def prepare_incumbent(problem: Problem, c: Compiled, spec: ObjectiveSpec | None,
-                      incumbent: dict[str, Any] | None) -> tuple[tuple[np.ndarray, Any] | None, str]:
+def prepare_incumbent(
+    problem: Problem, c: Compiled, spec: ObjectiveSpec | None, incumbent: dict[str, Any] | None
+) -> tuple[tuple[np.ndarray, Any] | None, str]:
     """An exactly checked incumbent as (columns, minimised value), or None with the reason it was dropped."""
     if spec is None:
         return None, ""
@@ -61,13 +70,19 @@ def split_assignment(c: Compiled, x: np.ndarray) -> dict[str, np.ndarray]:
     out = {}
     for v in c.variables:
         o = c.offsets[v.name]
-        vals = x[o:o + v.size].reshape(v.shape)
+        vals = x[o : o + v.size].reshape(v.shape)
         out[v.name] = np.rint(vals).astype(np.int64) if v.domain.integral else vals.astype(np.float64)
     return out
 
 
-def _one(backend: Backend, problem: Problem, c: Compiled, spec: ObjectiveSpec | None, r: SearchResult,
-         common: dict[str, Any]) -> Solution:
+def _one(
+    backend: Backend,
+    problem: Problem,
+    c: Compiled,
+    spec: ObjectiveSpec | None,
+    r: SearchResult,
+    common: dict[str, Any],
+) -> Solution:
     """One Solution from one search result, re-checked on the problem when it has no real columns."""
     assign = split_assignment(c, r.x) if r.x is not None else None
     exact_ok = None
@@ -81,19 +96,45 @@ def _one(backend: Backend, problem: Problem, c: Compiled, spec: ObjectiveSpec | 
         if not ev.feasible:
             message = (message + " exact re-check failed: " + "; ".join(ev.violations[:3])).strip()
             status, assign = "unknown", None
-    value = spec.to_user(r.value) if (spec is not None and r.value is not None and assign is not None) else None
+    value = (
+        spec.to_user(r.value) if (spec is not None and r.value is not None and assign is not None) else None
+    )
     bound = spec.bound_to_user(r.lower) if (spec is not None and status != "infeasible") else None
-    return Solution(status=status, assignment=assign, objective=value, lower_bound=bound, message=message,
-                    exact_check=exact_ok, **common)
+    return Solution(
+        status=status,
+        assignment=assign,
+        objective=value,
+        lower_bound=bound,
+        message=message,
+        exact_check=exact_ok,
+        **common,
+    )
 
 
-def build_solution(backend: Backend, problem: Problem, c: Compiled, spec: ObjectiveSpec | None,
-                   res: SearchResult, extra: list[SearchResult], calls: int, build: float, budget: Budget,
-                   strategy: str, options: dict[str, Any], seed: int, note: str,
-                   timeout: float | None) -> Solution:
+def build_solution(
+    backend: Backend,
+    problem: Problem,
+    c: Compiled,
+    spec: ObjectiveSpec | None,
+    res: SearchResult,
+    extra: list[SearchResult],
+    calls: int,
+    build: float,
+    budget: Budget,
+    strategy: str,
+    options: dict[str, Any],
+    seed: int,
+    note: str,
+    timeout: float | None,
+) -> Solution:
     """The Solution (with alternatives) of one solve."""
-    common = {"backend": backend.name, "backend_version": backend.version(), "strategy": strategy,
-                  "options": {**options, "timeout": timeout}, "seed": seed}
+    common = {
+        "backend": backend.name,
+        "backend_version": backend.version(),
+        "strategy": strategy,
+        "options": {**options, "timeout": timeout},
+        "seed": seed,
+    }
     res.message = " ".join(m for m in (note, res.message) if m)
     sol = _one(backend, problem, c, spec, res, common)
     sol.alternatives = [_one(backend, problem, c, spec, r, common) for r in extra]

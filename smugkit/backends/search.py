@@ -56,8 +56,12 @@ class SearchResult:
     trace: list[tuple[str, str, float]] = field(default_factory=list)
 
 
-def _ask(session: Session, bound: tuple[str, int | Fraction] | None, budget: Budget,
-         trace: list[tuple[str, str, float]]) -> str:
+def _ask(
+    session: Session,
+    bound: tuple[str, int | Fraction] | None,
+    budget: Budget,
+    trace: list[tuple[str, str, float]],
+) -> str:
     """One bounded check, recorded in the trace; 'unknown' once the budget is spent."""
     if budget.expired():
         return "unknown"
@@ -66,9 +70,14 @@ def _ask(session: Session, bound: tuple[str, int | Fraction] | None, budget: Bud
     return ans
 
 
-def minimize(session: Session, spec: ObjectiveSpec | None, strategy: str, budget: Budget,
-             incumbent: tuple[np.ndarray, int | Fraction] | None = None,
-             lower: int | Fraction | None = None) -> SearchResult:
+def minimize(
+    session: Session,
+    spec: ObjectiveSpec | None,
+    strategy: str,
+    budget: Budget,
+    incumbent: tuple[np.ndarray, int | Fraction] | None = None,
+    lower: int | Fraction | None = None,
+) -> SearchResult:
     """Minimise ``spec`` over the session's constraints with ``strategy``, within ``budget``."""
     trace: list[tuple[str, str, float]] = []
     if spec is None:  # satisfiability only
@@ -77,7 +86,7 @@ def minimize(session: Session, spec: ObjectiveSpec | None, strategy: str, budget
             return SearchResult("feasible", session.model(), None, None, "", trace)
         return SearchResult("infeasible" if ans == "unsat" else "unknown", None, None, None, "", trace)
     low = spec.lower if lower is None else (lower if spec.lower is None else max(lower, spec.lower))
-    best_x, best_v = (incumbent if incumbent is not None else (None, None))
+    best_x, best_v = incumbent if incumbent is not None else (None, None)
     if strategy in ("binary", "linear-up") and (not spec.integral or low is None):
         strategy = "linear-down"  # bisection needs an integer objective with a finite lower bound
     if strategy == "linear-up":
@@ -105,8 +114,15 @@ def minimize(session: Session, spec: ObjectiveSpec | None, strategy: str, budget
     return SearchResult("optimal" if proven else "feasible", best_x, best_v, low, "", trace)
 
 
-def _linear_up(session: Session, spec: ObjectiveSpec, budget: Budget, low: int, best_x: np.ndarray | None,
-               best_v: int | None, trace: list[tuple[str, str, float]]) -> SearchResult:
+def _linear_up(
+    session: Session,
+    spec: ObjectiveSpec,
+    budget: Budget,
+    low: int,
+    best_x: np.ndarray | None,
+    best_v: int | None,
+    trace: list[tuple[str, str, float]],
+) -> SearchResult:
     """UNSAT-to-SAT: raise the bound from the lower bound until the first SAT answer."""
     top = best_v
     while top is None or low < top:

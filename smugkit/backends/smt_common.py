@@ -63,8 +63,9 @@ class Engine:
 class SmtSession(Session):
     """Search session over an Engine: bounds by push/pop or by assumption literals."""
 
-    def __init__(self, engine: Engine, lw: Lowerer, lowered: Lowered, spec: ObjectiveSpec | None,
-                 bound_mode: str) -> None:
+    def __init__(
+        self, engine: Engine, lw: Lowerer, lowered: Lowered, spec: ObjectiveSpec | None, bound_mode: str
+    ) -> None:
         self.engine, self.lw, self.lowered, self.spec = engine, lw, lowered, spec
         self.bound_mode = bound_mode
         self.calls = 0
@@ -120,8 +121,10 @@ class SmtSession(Session):
         spec = self.spec
         if spec.integral:
             return spec.value(self._x)
-        return sum((Fraction(a) * Fraction(self._exact[j]) for a, j in zip(spec.coefs, spec.cols.tolist())),
-                   Fraction(0))
+        return sum(
+            (Fraction(a) * Fraction(self._exact[j]) for a, j in zip(spec.coefs, spec.cols.tolist())),
+            Fraction(0),
+        )
 
     def block(self, x: np.ndarray) -> None:
         """Exclude the integer part of ``x`` for good."""
@@ -141,28 +144,50 @@ class SmtBackend(Backend):
     def make_engine(self, c: Compiled, seed: int, options: dict[str, Any]) -> Engine:
         """A fresh solver instance for one solve."""
 
-    def native(self, problem: Problem, c: Compiled, spec: ObjectiveSpec | None, budget: Budget, seed: int,
-               options: dict[str, Any]) -> tuple[SearchResult, int, float]:
+    def native(
+        self,
+        problem: Problem,
+        c: Compiled,
+        spec: ObjectiveSpec | None,
+        budget: Budget,
+        seed: int,
+        options: dict[str, Any],
+    ) -> tuple[SearchResult, int, float]:
         """Native optimisation (result, solver calls, build seconds); backends that declare it override this."""
         raise NotImplementedError
 
-    def solve(self, problem: Problem, *, timeout: float | None, strategy: str | None, num_solutions: int,
-              seed: int, incumbent: dict[str, Any] | None, options: dict[str, Any]) -> Solution:
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        timeout: float | None,
+        strategy: str | None,
+        num_solutions: int,
+        seed: int,
+        incumbent: dict[str, Any] | None,
+        options: dict[str, Any],
+    ) -> Solution:
         """Lower the problem, then minimise by search (or natively) within the budget."""
         budget = Budget(timeout)
         c = problem.compile()
         spec = objective_spec(c)
         if strategy is None:  # a rational objective cannot be bisected: use the native optimiser if any
             rational = spec is not None and not spec.integral
-            strategy = "native" if rational and self.capabilities.native_optimization else self.default_strategy
-        opts = check_options(self, strategy, options, {"binary_as": ("int", "bool"),
-                                                       "bound_mode": self.bound_modes,
-                                                       "int_rows": (True, False)})
+            strategy = (
+                "native" if rational and self.capabilities.native_optimization else self.default_strategy
+            )
+        opts = check_options(
+            self,
+            strategy,
+            options,
+            {"binary_as": ("int", "bool"), "bound_mode": self.bound_modes, "int_rows": (True, False)},
+        )
         inc, note = prepare_incumbent(problem, c, spec, incumbent)
         if strategy == "native" and num_solutions == 1 and spec is not None:
             res, calls, build = self.native(problem, c, spec, budget, seed, opts)
-            return build_solution(self, problem, c, spec, res, [], calls, build, budget, strategy,
-                                  opts, seed, note, timeout)
+            return build_solution(
+                self, problem, c, spec, res, [], calls, build, budget, strategy, opts, seed, note, timeout
+            )
         t0 = time.perf_counter()
         engine = self.make_engine(c, seed, opts)
         lw = Lowerer(c, engine.builder, opts.get("binary_as", "int"), opts.get("int_rows", True))
@@ -187,5 +212,19 @@ class SmtBackend(Backend):
                 break
             extra.append(nxt)
             prev = nxt
-        return build_solution(self, problem, c, spec, res, extra, session.calls, build, budget, strategy, opts,
-                              seed, note, timeout)
+        return build_solution(
+            self,
+            problem,
+            c,
+            spec,
+            res,
+            extra,
+            session.calls,
+            build,
+            budget,
+            strategy,
+            opts,
+            seed,
+            note,
+            timeout,
+        )

@@ -42,8 +42,11 @@ class PipeSession(Session):
         self.base = writer.declarations() + writer.constraints()
         self.obj = None
         if spec is not None:  # the minimisation form (sign folded in), integer-scaled when possible
-            self.obj = (writer.int_sum(spec.cols, spec.coefs) if spec.integral
-                        else writer.linear(spec.cols, spec.coefs)[0])
+            self.obj = (
+                writer.int_sum(spec.cols, spec.coefs)
+                if spec.integral
+                else writer.linear(spec.cols, spec.coefs)[0]
+            )
         self.calls = 0
         self.message = ""
         self._x: np.ndarray | None = None
@@ -51,18 +54,38 @@ class PipeSession(Session):
 
     def _bound_text(self, bound: tuple[str, int | Fraction]) -> str:
         op, v = bound
-        lit = int_lit(int(v)) if self.spec.integral else real_lit(
-            (Fraction(v).numerator, Fraction(v).denominator))
+        lit = (
+            int_lit(int(v))
+            if self.spec.integral
+            else real_lit((Fraction(v).numerator, Fraction(v).denominator))
+        )
         return f"(assert ({op} {self.obj} {lit}))"
 
     def run(self, lines: list[str], seconds: float) -> str:
         """Run one script; parse sat/unsat/unknown and the model."""
         self.calls += 1
-        script = "\n".join(["(set-option :produce-models true)", f"(set-logic {self.w.logic})", *lines,
-                            "(check-sat)", self.w.model_query(), "(exit)"]) + "\n"
+        script = (
+            "\n".join(
+                [
+                    "(set-option :produce-models true)",
+                    f"(set-logic {self.w.logic})",
+                    *lines,
+                    "(check-sat)",
+                    self.w.model_query(),
+                    "(exit)",
+                ]
+            )
+            + "\n"
+        )
         try:
-            out = subprocess.run(self.command, input=script, check=False, capture_output=True, text=True,
-                                 timeout=max(0.05, seconds)).stdout
+            out = subprocess.run(
+                self.command,
+                input=script,
+                check=False,
+                capture_output=True,
+                text=True,
+                timeout=max(0.05, seconds),
+            ).stdout
         except subprocess.TimeoutExpired:
             self.message = "external solver killed at the deadline"
             return "unknown"
@@ -98,8 +121,13 @@ class PipeSession(Session):
     def objective_value(self) -> int | Fraction:
         if self.spec.integral:
             return self.spec.value(self._x)
-        return sum((Fraction(a) * Fraction(self._exact[j]) for a, j in zip(self.spec.coefs, self.spec.cols.tolist())),
-                   Fraction(0))
+        return sum(
+            (
+                Fraction(a) * Fraction(self._exact[j])
+                for a, j in zip(self.spec.coefs, self.spec.cols.tolist())
+            ),
+            Fraction(0),
+        )
 
     def block(self, x: np.ndarray) -> None:
         lits = []
@@ -122,8 +150,12 @@ class SmtlibBackend(Backend):
 
     name = "smtlib"
     package = "z3-solver"
-    capabilities = Capabilities(native_optimization=True, incremental=False, exact_arithmetic=True,
-                                strategies=("binary", "linear-up", "linear-down", "native"))
+    capabilities = Capabilities(
+        native_optimization=True,
+        incremental=False,
+        exact_arithmetic=True,
+        strategies=("binary", "linear-up", "linear-down", "native"),
+    )
     default_strategy = "binary"
 
     def version(self) -> str:
@@ -131,13 +163,24 @@ class SmtlibBackend(Backend):
         if cmd is None:
             return "SMT-LIB 2.6 writer (no external solver found)"
         try:
-            out = subprocess.run([cmd[0], "--version"], check=False, capture_output=True, text=True, timeout=10).stdout
+            out = subprocess.run(
+                [cmd[0], "--version"], check=False, capture_output=True, text=True, timeout=10
+            ).stdout
         except (OSError, subprocess.TimeoutExpired):
             return "SMT-LIB 2.6 writer"
         return f"SMT-LIB 2.6 via {out.strip() or cmd[0]}"
 
-    def solve(self, problem: Problem, *, timeout: float | None, strategy: str | None, num_solutions: int,
-              seed: int, incumbent: dict[str, Any] | None, options: dict[str, Any]) -> Solution:
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        timeout: float | None,
+        strategy: str | None,
+        num_solutions: int,
+        seed: int,
+        incumbent: dict[str, Any] | None,
+        options: dict[str, Any],
+    ) -> Solution:
         """Write the script (``write=path``) and/or solve with ``command`` (list or string; None: only write)."""
         budget = Budget(timeout)
         t0 = time.perf_counter()
@@ -145,22 +188,34 @@ class SmtlibBackend(Backend):
         spec = objective_spec(c)
         if strategy is None:  # a rational objective cannot be bisected: use (minimize ...)
             strategy = "native" if spec is not None and not spec.integral else self.default_strategy
-        opts = check_options(self, strategy, options, {"binary_as": ("int", "bool")}, free=("command", "write"))
+        opts = check_options(
+            self, strategy, options, {"binary_as": ("int", "bool")}, free=("command", "write")
+        )
         inc, note = prepare_incumbent(problem, c, spec, incumbent)
         writer = SmtWriter(c, binary_as=opts.get("binary_as", "int"))
         if opts.get("write"):
             Path(opts["write"]).write_text(writer.script(optimize=strategy == "native", get_model=True))
         command = opts.get("command", "auto")
-        command = default_command() if command == "auto" else (command.split() if isinstance(command, str)
-                                                                 else command)
+        command = (
+            default_command()
+            if command == "auto"
+            else (command.split() if isinstance(command, str) else command)
+        )
         opts_out = {**opts, "command": command}
         build = time.perf_counter() - t0
         if not command:
-            res = SearchResult("unknown", None, None, None,
-                               f"no solver run; script written to {opts.get('write')}" if opts.get("write")
-                               else "no external solver command and no write path")
-            return build_solution(self, problem, c, spec, res, [], 0, build, budget, strategy, opts_out, seed,
-                                  note, timeout)
+            res = SearchResult(
+                "unknown",
+                None,
+                None,
+                None,
+                f"no solver run; script written to {opts.get('write')}"
+                if opts.get("write")
+                else "no external solver command and no write path",
+            )
+            return build_solution(
+                self, problem, c, spec, res, [], 0, build, budget, strategy, opts_out, seed, note, timeout
+            )
         session = PipeSession(writer, spec, list(command))
         if strategy == "native" and spec is not None:
             # the minimisation form has the objective's sense folded into its sign
@@ -170,9 +225,25 @@ class SmtlibBackend(Backend):
                 v = session.objective_value()
                 res = SearchResult("optimal", session.model(), v, v, session.message)
             else:
-                res = SearchResult("infeasible" if ans == "unsat" else "unknown", None, None, None, session.message)
-            return build_solution(self, problem, c, spec, res, [], session.calls, build, budget, strategy,
-                                  opts_out, seed, note, timeout)
+                res = SearchResult(
+                    "infeasible" if ans == "unsat" else "unknown", None, None, None, session.message
+                )
+            return build_solution(
+                self,
+                problem,
+                c,
+                spec,
+                res,
+                [],
+                session.calls,
+                build,
+                budget,
+                strategy,
+                opts_out,
+                seed,
+                note,
+                timeout,
+            )
         search = strategy if strategy in STRATEGIES else "binary"
         res = minimize(session, spec, search, budget, inc)
         res.message = " ".join(m for m in (res.message, session.message) if m)
@@ -180,10 +251,26 @@ class SmtlibBackend(Backend):
         prev = res
         while len(extra) + 1 < num_solutions and prev.x is not None:
             session.block(prev.x)
-            nxt = minimize(session, spec, search, budget, None, prev.value if prev.status == "optimal" else None)
+            nxt = minimize(
+                session, spec, search, budget, None, prev.value if prev.status == "optimal" else None
+            )
             if nxt.x is None:
                 break
             extra.append(nxt)
             prev = nxt
-        return build_solution(self, problem, c, spec, res, extra, session.calls, build, budget, strategy, opts_out,
-                              seed, note, timeout)
+        return build_solution(
+            self,
+            problem,
+            c,
+            spec,
+            res,
+            extra,
+            session.calls,
+            build,
+            budget,
+            strategy,
+            opts_out,
+            seed,
+            note,
+            timeout,
+        )

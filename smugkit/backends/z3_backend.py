@@ -117,7 +117,7 @@ class Z3Engine(Engine):
         try:
             with watchdog(seconds + 0.05, self.ctx.interrupt):
                 r = self.solver.check(*assumptions)
-        except Exception as exc:  # a solver-side failure becomes 'unknown'  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a solver-side failure becomes 'unknown'
             self.message = f"z3 failed: {exc}"
             return "unknown"
         if r == self.z3.sat:
@@ -140,8 +140,12 @@ class Z3Backend(SmtBackend):
 
     name = "z3"
     package = "z3-solver"
-    capabilities = Capabilities(native_optimization=True, incremental=True, exact_arithmetic=True,
-                                strategies=("binary", "linear-up", "linear-down", "native"))
+    capabilities = Capabilities(
+        native_optimization=True,
+        incremental=True,
+        exact_arithmetic=True,
+        strategies=("binary", "linear-up", "linear-down", "native"),
+    )
     default_strategy = "binary"
     default_bound_mode = "fresh"
 
@@ -155,8 +159,15 @@ class Z3Backend(SmtBackend):
         self.version()
         return Z3Engine(seed)
 
-    def native(self, problem: Problem, c: Compiled, spec: ObjectiveSpec, budget: Budget, seed: int,
-               options: dict[str, Any]) -> tuple[SearchResult, int, float]:
+    def native(
+        self,
+        problem: Problem,
+        c: Compiled,
+        spec: ObjectiveSpec,
+        budget: Budget,
+        seed: int,
+        options: dict[str, Any],
+    ) -> tuple[SearchResult, int, float]:
         """``z3.Optimize`` with the minimised objective; interrupted at the deadline."""
         z3 = _z3()
         t0 = time.perf_counter()
@@ -195,7 +206,12 @@ class Z3Backend(SmtBackend):
         kinds = np.where(lowered.is_bool, 0, np.where(lowered.integral, 1, 2))
         vals = [_value(z3, m.eval(v, model_completion=True), int(k)) for v, k in zip(lowered.cols, kinds)]
         x = np.array([float(int(v)) if isinstance(v, bool) else float(v) for v in vals])
-        value = spec.value(x) if spec.integral else sum(
-            (Fraction(a) * Fraction(vals[j]) for a, j in zip(spec.coefs, spec.cols.tolist())), Fraction(0))
+        value = (
+            spec.value(x)
+            if spec.integral
+            else sum(
+                (Fraction(a) * Fraction(vals[j]) for a, j in zip(spec.coefs, spec.cols.tolist())), Fraction(0)
+            )
+        )
         status = "optimal" if r == z3.sat else "feasible"
         return SearchResult(status, x, value, value if status == "optimal" else low, msg), 1, build

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from smugkit.dsl.problem import Compiled
 from smugkit.errors import ProblemError
 
-_U = 2.0 ** -53
+_U = 2.0**-53
 _SENSE = ("<=", "<", "==")
 
 
@@ -77,8 +77,9 @@ class _Lazy:
         return q
 
 
-def _residual_signs(A: sp.csr_matrix, b: np.ndarray, x: np.ndarray, xq: _Lazy, exact: bool, tol: float,
-                    force_exact: bool) -> tuple[np.ndarray, dict[int, Fraction]]:
+def _residual_signs(
+    A: sp.csr_matrix, b: np.ndarray, x: np.ndarray, xq: _Lazy, exact: bool, tol: float, force_exact: bool
+) -> tuple[np.ndarray, dict[int, Fraction]]:
     """Float residuals and, where needed, exact ones (by row) for ``A x - b``."""
     s = A @ x - b if A.shape[0] else np.zeros(0)
     exact_vals: dict[int, Fraction] = {}
@@ -107,7 +108,7 @@ def exact_completion(c: Compiled, assignment: dict[str, Any]) -> dict[str, np.nd
     out = {}
     for v in c.variables:
         o = c.offsets[v.name]
-        out[v.name] = x[o:o + v.size].reshape(v.shape)
+        out[v.name] = x[o : o + v.size].reshape(v.shape)
     return out
 
 
@@ -135,14 +136,16 @@ def evaluate(c: Compiled, assignment: dict[str, Any], exact: bool = False, tol: 
     # bounds and integrality
     for v in c.variables:
         o = c.offsets[v.name]
-        xv = x[o:o + v.size]
+        xv = x[o : o + v.size]
         below, above = v.lb.ravel() - xv, xv - v.ub.ravel()
         if rational_in:  # compare exactly
             vals = [xq[o + i] for i in range(v.size)]
-            below = np.array([float(Fraction(lo) - q) if np.isfinite(lo) else -1.0
-                              for lo, q in zip(v.lb.ravel(), vals)])
-            above = np.array([float(q - Fraction(hi)) if np.isfinite(hi) else -1.0
-                              for hi, q in zip(v.ub.ravel(), vals)])
+            below = np.array(
+                [float(Fraction(lo) - q) if np.isfinite(lo) else -1.0 for lo, q in zip(v.lb.ravel(), vals)]
+            )
+            above = np.array(
+                [float(q - Fraction(hi)) if np.isfinite(hi) else -1.0 for hi, q in zip(v.ub.ravel(), vals)]
+            )
         over = np.maximum(below, above)
         for i in np.flatnonzero(over > eps)[:5].tolist():
             note(f"{v.name}.{i} = {x[o + i]} outside [{v.lb.ravel()[i]}, {v.ub.ravel()[i]}]", float(over[i]))
@@ -178,8 +181,10 @@ def evaluate(c: Compiled, assignment: dict[str, Any], exact: bool = False, tol: 
             slack = float(np.min(-res[ineq]))
         for r in np.flatnonzero(~ok)[:10].tolist():
             block = c.block_names[c.row_block[r]]
-            note(f"row {r} of constraint {block!r}: residual {res[r]:.6g} violates '{_SENSE[sense[r]]} 0'",
-                 abs(float(res[r])))
+            note(
+                f"row {r} of constraint {block!r}: residual {res[r]:.6g} violates '{_SENSE[sense[r]]} 0'",
+                abs(float(res[r])),
+            )
         for r in np.flatnonzero(~ok)[10:].tolist():
             note("", abs(float(res[r])))
 
@@ -193,8 +198,10 @@ def evaluate(c: Compiled, assignment: dict[str, Any], exact: bool = False, tol: 
                 a = _row_exact(rl.R, -rl.r, xq, i)
                 want = a if a > 0 else Fraction(0)
                 if xq[int(rl.out[i])] != want:
-                    note(f"relu {rl.name}.{i}: output {out[i]} != max({float(a)}, 0)",
-                         float(abs(xq[int(rl.out[i])] - want)))
+                    note(
+                        f"relu {rl.name}.{i}: output {out[i]} != max({float(a)}, 0)",
+                        float(abs(xq[int(rl.out[i])] - want)),
+                    )
         else:
             for i in np.flatnonzero(diff > tol * (1 + np.abs(arg)))[:5].tolist():
                 note(f"relu {rl.name}.{i}: output {out[i]} != max({arg[i]}, 0)", float(diff[i]))
@@ -205,6 +212,7 @@ def evaluate(c: Compiled, assignment: dict[str, Any], exact: bool = False, tol: 
         if exact:
             nz = np.flatnonzero(c.obj)
             objective_exact = Fraction(c.obj_const) + sum(
-                (Fraction(float(c.obj[j])) * xq[int(j)] for j in nz.tolist()), Fraction(0))
+                (Fraction(float(c.obj[j])) * xq[int(j)] for j in nz.tolist()), Fraction(0)
+            )
             objective = float(objective_exact)
     return Evaluation(count == 0, objective, exact, slack, worst, bad, objective_exact)

@@ -117,7 +117,9 @@ class Affine:
         try:
             picked = grid[index]
         except (IndexError, TypeError, ValueError) as exc:
-            raise ProblemError(f"index {index!r} does not apply to an expression of shape {self.shape}: {exc}") from None
+            raise ProblemError(
+                f"index {index!r} does not apply to an expression of shape {self.shape}: {exc}"
+            ) from None
         picked = np.asarray(picked)
         return self._select(picked.ravel(), picked.shape)
 
@@ -249,7 +251,9 @@ class Affine:
     def __matmul__(self, mat: Any) -> Affine:
         """``self @ mat``: a 1-D expression times a matrix (or vector)."""
         if isinstance(mat, Affine):
-            raise ProblemError(f"product of two expressions (shapes {self.shape} and {mat.shape}) is not linear")
+            raise ProblemError(
+                f"product of two expressions (shapes {self.shape} and {mat.shape}) is not linear"
+            )
         if sp.issparse(mat):
             return self.__rmatmul__(sp.csr_matrix(mat).T)
         m = _const_array(mat, "matrix")

@@ -72,8 +72,10 @@ class Compiled:
 
     def split(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """A flat column vector back to a per-variable assignment."""
-        return {v.name: np.asarray(x[self.offsets[v.name]:self.offsets[v.name] + v.size]).reshape(v.shape)
-                for v in self.variables}
+        return {
+            v.name: np.asarray(x[self.offsets[v.name] : self.offsets[v.name] + v.size]).reshape(v.shape)
+            for v in self.variables
+        }
 
     def join(self, assignment: dict[str, Any], dtype: Any = np.float64) -> np.ndarray:
         """A per-variable assignment to a flat column vector (every variable must be present)."""
@@ -87,7 +89,7 @@ class Compiled:
                     f"assignment of {v.name!r} has shape {val.shape}, the variable has shape {v.shape}"
                 )
             o = self.offsets[v.name]
-            x[o:o + v.size] = val.ravel()
+            x[o : o + v.size] = val.ravel()
         return x
 
 
@@ -111,8 +113,14 @@ class Problem:
         self._compiled: Compiled | None = None
 
     # ----- variables ----------------------------------------------------------------------
-    def var(self, name: str, shape: int | tuple[int, ...] = (), domain: Domain | str = Domain.REAL,
-            lb: Any = None, ub: Any = None) -> Var:
+    def var(
+        self,
+        name: str,
+        shape: int | tuple[int, ...] = (),
+        domain: Domain | str = Domain.REAL,
+        lb: Any = None,
+        ub: Any = None,
+    ) -> Var:
         """Declare a new variable."""
         return self.declare(Var(name, shape, domain, lb, ub))
 
@@ -141,7 +149,9 @@ class Problem:
             if known is v:
                 continue
             if known is not None:
-                raise ProblemError(f"variable name {v.name!r} is already used by another variable in {self.name!r}")
+                raise ProblemError(
+                    f"variable name {v.name!r} is already used by another variable in {self.name!r}"
+                )
             if np.any(v.lb > v.ub):
                 raise ProblemError(f"variable {v.name!r}: a lower bound exceeds its upper bound")
             self.vars[v.name] = v
@@ -212,8 +222,10 @@ class Problem:
 
     def __repr__(self) -> str:
         obj = self.objective.sense if self.objective else "none"
-        return (f"Problem({self.name!r}: {self.num_scalars} scalars in {len(self.vars)} vars, "
-                f"{self.num_rows} rows, {len(self.relus)} relu blocks, objective={obj})")
+        return (
+            f"Problem({self.name!r}: {self.num_scalars} scalars in {len(self.vars)} vars, "
+            f"{self.num_rows} rows, {len(self.relus)} relu blocks, objective={obj})"
+        )
 
     def compile(self) -> Compiled:
         """The flattened column/row form that backends lower (cached until the problem changes)."""
@@ -262,7 +274,7 @@ def _compile(p: Problem) -> Compiled:
         n += v.size
     domain = np.empty(n, dtype=object)
     for v in variables:
-        domain[offsets[v.name]:offsets[v.name] + v.size] = v.domain
+        domain[offsets[v.name] : offsets[v.name] + v.size] = v.domain
     lb = np.concatenate([v.lb.ravel() for v in variables])
     ub = np.concatenate([v.ub.ravel() for v in variables])
     blocks, rhs, senses, owner = [], [], [], []
@@ -275,12 +287,36 @@ def _compile(p: Problem) -> Compiled:
     b = np.concatenate(rhs) if rhs else np.zeros(0)
     sense = np.concatenate(senses) if senses else np.zeros(0, dtype=np.int8)
     row_block = np.concatenate(owner) if owner else np.zeros(0, dtype=np.int64)
-    relus = [CompiledRelu(d.out.name, np.arange(offsets[d.out.name], offsets[d.out.name] + d.out.size),
-                          _globalise(d.arg, offsets, n), d.arg.const.copy(), d.lo, d.hi) for d in p.relus]
+    relus = [
+        CompiledRelu(
+            d.out.name,
+            np.arange(offsets[d.out.name], offsets[d.out.name] + d.out.size),
+            _globalise(d.arg, offsets, n),
+            d.arg.const.copy(),
+            d.lo,
+            d.hi,
+        )
+        for d in p.relus
+    ]
     if p.objective is not None:
         row = _globalise(p.objective.expr.reshape((1,)), offsets, n)
         obj, obj_const, obj_sense = row.toarray().ravel(), float(p.objective.expr.const[0]), p.objective.sense
     else:
         obj, obj_const, obj_sense = None, 0.0, None
-    return Compiled(variables, offsets, n, domain, lb, ub, sp.csr_matrix(A), b, sense, row_block, relus,
-                    obj, obj_const, obj_sense, [c.name or "" for c in p.constraints])
+    return Compiled(
+        variables,
+        offsets,
+        n,
+        domain,
+        lb,
+        ub,
+        sp.csr_matrix(A),
+        b,
+        sense,
+        row_block,
+        relus,
+        obj,
+        obj_const,
+        obj_sense,
+        [c.name or "" for c in p.constraints],
+    )

@@ -56,7 +56,12 @@ def relu(expr: Any, bounds: tuple[Any, Any] | None = None, name: str | None = No
     if np.isnan(lo).any() or np.isnan(hi).any() or np.any(lo > hi):
         raise ProblemError(f"relu: invalid pre-activation bounds for argument of shape {arg.shape}")
     out_name = name or f"relu_{next(_COUNTER)}"
-    out = Var(out_name, arg.shape, Domain.REAL, lb=np.maximum(lo, 0.0).reshape(arg.shape),
-              ub=np.maximum(hi, 0.0).reshape(arg.shape))
+    out = Var(
+        out_name,
+        arg.shape,
+        Domain.REAL,
+        lb=np.maximum(lo, 0.0).reshape(arg.shape),
+        ub=np.maximum(hi, 0.0).reshape(arg.shape),
+    )
     out.definition = ReluDef(out, arg.ravel(), lo.copy(), hi.copy())
     return out

@@ -36,8 +36,9 @@ class SmtWriter:
     def __init__(self, c: Compiled, binary_as: str = "int") -> None:
         self.c = c
         self.names = [f"{v.name}.{i}" for v in c.variables for i in range(v.size)]
-        self.is_bool = np.array([d is Domain.BOOL or (d is Domain.BINARY and binary_as == "bool")
-                                 for d in c.domain], dtype=bool)
+        self.is_bool = np.array(
+            [d is Domain.BOOL or (d is Domain.BINARY and binary_as == "bool") for d in c.domain], dtype=bool
+        )
         self.integral = c.integral
         has_int = bool(self.integral.any())
         has_real = bool((~self.integral).any()) or bool(c.relus)
@@ -67,8 +68,10 @@ class SmtWriter:
         cols = [int(j) for j in cols]
         if all(self.integral[j] for j in cols):
             ints, r, _ = integer_row(coefs, rhs)
-            parts = [self._int_atom(j) if a == 1 else f"(* {int_lit(a)} {self._int_atom(j)})"
-                     for j, a in zip(cols, ints)]
+            parts = [
+                self._int_atom(j) if a == 1 else f"(* {int_lit(a)} {self._int_atom(j)})"
+                for j, a in zip(cols, ints)
+            ]
             return f"({op} {_sum(parts, '0')} {int_lit(r)})"
         lhs, _ = self.linear(cols, coefs)
         return f"({op} {lhs} {real_lit(float(rhs))})"
@@ -116,8 +119,10 @@ class SmtWriter:
 
     def int_sum(self, cols: Any, ints: Any) -> str:
         """``sum ints*x[cols]`` as an Int term."""
-        parts = [self._int_atom(int(j)) if a == 1 else f"(* {int_lit(int(a))} {self._int_atom(int(j))})"
-                 for j, a in zip(cols, ints)]
+        parts = [
+            self._int_atom(int(j)) if a == 1 else f"(* {int_lit(int(a))} {self._int_atom(int(j))})"
+            for j, a in zip(cols, ints)
+        ]
         return _sum(parts, "0")
 
     def objective(self) -> tuple[str, int] | None:
@@ -128,8 +133,10 @@ class SmtWriter:
         nz = np.flatnonzero(c.obj)
         if all(self.integral[j] for j in nz):
             ints, _, scale = integer_row(c.obj[nz], 0.0)
-            parts = [self._int_atom(int(j)) if a == 1 else f"(* {int_lit(a)} {self._int_atom(int(j))})"
-                     for j, a in zip(nz, ints)]
+            parts = [
+                self._int_atom(int(j)) if a == 1 else f"(* {int_lit(a)} {self._int_atom(int(j))})"
+                for j, a in zip(nz, ints)
+            ]
             return _sum(parts, "0"), scale
         return self.linear(nz, c.obj[nz])[0], 1
 
@@ -139,8 +146,11 @@ class SmtWriter:
 
     def script(self, optimize: bool = False, get_model: bool = True, extra: list[str] | None = None) -> str:
         """The whole script: logic, declarations, assertions, optional objective, check-sat."""
-        lines = [f"; problem with {len(self.names)} scalars and {self.c.m} rows",
-                 "(set-option :produce-models true)", f"(set-logic {self.logic})"]
+        lines = [
+            f"; problem with {len(self.names)} scalars and {self.c.m} rows",
+            "(set-option :produce-models true)",
+            f"(set-logic {self.logic})",
+        ]
         lines += self.declarations() + self.constraints() + (extra or [])
         obj = self.objective()
         if optimize and obj is not None:
@@ -158,8 +168,13 @@ def _sum(parts: list[str], zero: str) -> str:
     return parts[0] if len(parts) == 1 else f"(+ {' '.join(parts)})"
 
 
-def to_smtlib(problem: Problem, optimize: bool = False, get_model: bool = False, logic: str | None = None,
-              binary_as: str = "int") -> str:
+def to_smtlib(
+    problem: Problem,
+    optimize: bool = False,
+    get_model: bool = False,
+    logic: str | None = None,
+    binary_as: str = "int",
+) -> str:
     """SMT-LIB 2.6 script of ``problem``; ``optimize`` adds the z3/OptiMathSAT (minimize ...) extension."""
     w = SmtWriter(problem.compile(), binary_as=binary_as)
     if logic is not None:

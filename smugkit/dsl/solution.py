@@ -49,15 +49,30 @@ class Solution:
         """A JSON-serialisable dict (arrays become nested lists with dtype and shape)."""
         assign = None
         if self.assignment is not None:
-            assign = {k: {"shape": list(np.shape(v)), "dtype": str(np.asarray(v).dtype),
-                          "values": np.asarray(v).ravel().tolist()} for k, v in self.assignment.items()}
+            assign = {
+                k: {
+                    "shape": list(np.shape(v)),
+                    "dtype": str(np.asarray(v).dtype),
+                    "values": np.asarray(v).ravel().tolist(),
+                }
+                for k, v in self.assignment.items()
+            }
         return {
-            "status": self.status, "assignment": assign, "objective": self.objective,
-            "lower_bound": self.lower_bound, "solver_calls": self.solver_calls,
-            "build_time": self.build_time, "solve_time": self.solve_time, "backend": self.backend,
-            "backend_version": self.backend_version, "strategy": self.strategy,
-            "options": _jsonable(self.options), "seed": self.seed, "message": self.message,
-            "exact_check": self.exact_check, "alternatives": [a.to_dict() for a in self.alternatives],
+            "status": self.status,
+            "assignment": assign,
+            "objective": self.objective,
+            "lower_bound": self.lower_bound,
+            "solver_calls": self.solver_calls,
+            "build_time": self.build_time,
+            "solve_time": self.solve_time,
+            "backend": self.backend,
+            "backend_version": self.backend_version,
+            "strategy": self.strategy,
+            "options": _jsonable(self.options),
+            "seed": self.seed,
+            "message": self.message,
+            "exact_check": self.exact_check,
+            "alternatives": [a.to_dict() for a in self.alternatives],
         }
 
     @classmethod
@@ -65,13 +80,32 @@ class Solution:
         """Inverse of ``to_dict``."""
         assign = None
         if d.get("assignment") is not None:
-            assign = {k: np.asarray(v["values"], dtype=v["dtype"]).reshape(v["shape"])
-                      for k, v in d["assignment"].items()}
-        fields = {k: d[k] for k in ("status", "objective", "lower_bound", "solver_calls", "build_time",
-                                    "solve_time", "backend", "backend_version", "strategy", "options",
-                                    "seed", "message", "exact_check") if k in d}
-        return cls(assignment=assign, alternatives=[cls.from_dict(a) for a in d.get("alternatives", [])],
-                   **fields)
+            assign = {
+                k: np.asarray(v["values"], dtype=v["dtype"]).reshape(v["shape"])
+                for k, v in d["assignment"].items()
+            }
+        fields = {
+            k: d[k]
+            for k in (
+                "status",
+                "objective",
+                "lower_bound",
+                "solver_calls",
+                "build_time",
+                "solve_time",
+                "backend",
+                "backend_version",
+                "strategy",
+                "options",
+                "seed",
+                "message",
+                "exact_check",
+            )
+            if k in d
+        }
+        return cls(
+            assignment=assign, alternatives=[cls.from_dict(a) for a in d.get("alternatives", [])], **fields
+        )
 
     def to_json(self, **kwargs: Any) -> str:
         """JSON text of ``to_dict``."""

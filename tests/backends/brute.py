@@ -52,8 +52,10 @@ def brute_linear(spec: LinearSpec) -> tuple[str, Fraction | None, int]:
         return "infeasible", None, 0
     if spec.obj is None:
         return "feasible", None, len(pts)
-    vals = [sum((Fraction(float(a)) * int(v) for a, v in zip(spec.obj, p) if a), Fraction(spec.obj_const))
-            for p in pts]
+    vals = [
+        sum((Fraction(float(a)) * int(v) for a, v in zip(spec.obj, p) if a), Fraction(spec.obj_const))
+        for p in pts
+    ]
     best = min(vals) if spec.sense == "min" else max(vals)
     return "optimal", best, sum(1 for v in vals if v == best)
 
@@ -62,7 +64,9 @@ def relu_forward(x: list[Fraction], layers: list[tuple[np.ndarray, np.ndarray]])
     """Exact forward pass of a ReLU MLP (no ReLU after the last layer)."""
     h = x
     for k, (W, b) in enumerate(layers):
-        z = [sum((Fraction(float(w)) * v for w, v in zip(row, h) if w and v), Fraction(float(bi)))
-             for row, bi in zip(W, b)]
+        z = [
+            sum((Fraction(float(w)) * v for w, v in zip(row, h) if w and v), Fraction(float(bi)))
+            for row, bi in zip(W, b)
+        ]
         h = z if k == len(layers) - 1 else [max(v, Fraction(0)) for v in z]
     return h

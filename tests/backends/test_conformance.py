@@ -59,8 +59,9 @@ def test_corpus(case: Case, backend: str) -> None:
         assert sol.exact_check is True
 
 
-@pytest.mark.parametrize("case", [c for c in CORPUS if c.brute is not None and 0 < c.bits <= 16],
-                         ids=lambda c: c.name)
+@pytest.mark.parametrize(
+    "case", [c for c in CORPUS if c.brute is not None and 0 < c.bits <= 16], ids=lambda c: c.name
+)
 def test_brute_force_oracle_matches_recorded_answer(case: Case) -> None:
     status, value, count = case.brute()
     assert status == case.status and value == case.objective and count == case.optima

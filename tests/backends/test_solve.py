@@ -29,9 +29,15 @@ def hard_problem(n: int = 150, k: int = 80, seed: int = 0) -> Problem:
     return p
 
 
-@pytest.mark.parametrize("backend,strategy,mode", [
-    (b, s, m) for b in ("z3", "cvc5", "pysmt:z3", "pysmt:cvc5")
-    for s in ("binary", "linear-up", "linear-down") for m in ("fresh", "push", "assume")])
+@pytest.mark.parametrize(
+    "backend,strategy,mode",
+    [
+        (b, s, m)
+        for b in ("z3", "cvc5", "pysmt:z3", "pysmt:cvc5")
+        for s in ("binary", "linear-up", "linear-down")
+        for m in ("fresh", "push", "assume")
+    ],
+)
 def test_every_strategy_and_bound_mode_agrees(backend, strategy, mode) -> None:
     require(backend)
     sol = solve(SMUG.build(), backend, timeout=30, strategy=strategy, bound_mode=mode)

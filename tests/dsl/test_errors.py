@@ -37,7 +37,7 @@ def test_elementwise_and_constraint_mismatch(p) -> None:
     with pytest.raises(ProblemError, match=r"\(2,\).*\(3,\)"):
         np.ones(2) * x
     with pytest.raises(ProblemError, match="do not broadcast"):
-        x >= np.ones(4)
+        _ = x >= np.ones(4)
 
 
 def test_nonlinear_products_rejected(p) -> None:

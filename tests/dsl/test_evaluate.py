@@ -37,7 +37,10 @@ def test_strict_rows_and_equalities_exactly() -> None:
     y = q.real("y", 2)
     q.add(y.sum() == 0.3)
     assert not q.evaluate({"y": np.array([0.1, 0.2])}, exact=True).feasible
-    assert q.evaluate({"y": np.array([Fraction(1, 10), Fraction(1, 5)], dtype=object)}, exact=True).feasible is False
+    assert (
+        q.evaluate({"y": np.array([Fraction(1, 10), Fraction(1, 5)], dtype=object)}, exact=True).feasible
+        is False
+    )
     ok = np.array([Fraction(0.1), Fraction(0.3) - Fraction(0.1)], dtype=object)
     assert q.evaluate({"y": ok}, exact=True).feasible
 
@@ -75,15 +78,31 @@ def test_certified_float_path_matches_fractions_on_random_rows() -> None:
     t = C @ x  # rows exactly at the float residual: the hard case for a float check
     p.add(C @ m >= t)
     ev = p.evaluate({"m": x}, exact=True)
-    want = all(sum(Fraction(float(a)) * int(b) for a, b in zip(row, x)) >= Fraction(float(ti))
-               for row, ti in zip(C, t))
+    want = all(
+        sum(Fraction(float(a)) * int(b) for a, b in zip(row, x)) >= Fraction(float(ti))
+        for row, ti in zip(C, t)
+    )
     assert ev.feasible == want
 
 
 def test_solution_json_round_trip() -> None:
-    sol = Solution("optimal", {"m": np.array([[1, 0], [0, 1]]), "h": np.array([0.5])}, 2.0, 2.0, 3, 0.1, 0.2,
-                   "z3", "4.x", "binary", {"bound_mode": "fresh", "arr": np.arange(2)}, 7, "ok", True,
-                   [Solution("feasible", {"m": np.zeros((2, 2), int), "h": np.zeros(1)}, 3.0)])
+    sol = Solution(
+        "optimal",
+        {"m": np.array([[1, 0], [0, 1]]), "h": np.array([0.5])},
+        2.0,
+        2.0,
+        3,
+        0.1,
+        0.2,
+        "z3",
+        "4.x",
+        "binary",
+        {"bound_mode": "fresh", "arr": np.arange(2)},
+        7,
+        "ok",
+        True,
+        [Solution("feasible", {"m": np.zeros((2, 2), int), "h": np.zeros(1)}, 3.0)],
+    )
     back = Solution.from_dict(__import__("json").loads(sol.to_json()))
     assert back.status == "optimal" and back.objective == 2.0 and back.seed == 7
     np.testing.assert_array_equal(back["m"], sol["m"])

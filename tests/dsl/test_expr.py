@@ -28,7 +28,7 @@ def setup():
 
 
 def test_arithmetic_matches_numpy(setup) -> None:
-    p, x, y, v, rng = setup
+    _p, x, y, v, rng = setup
     W = rng.normal(size=(5, 4))
     c = rng.normal(size=(3, 4))
     checks = [

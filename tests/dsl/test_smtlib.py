@@ -9,9 +9,21 @@ from smugkit.dsl import Problem
 from smugkit.dsl.smtlib import SmtWriter, real_lit
 from tests.backends.corpus import CORPUS
 
-ROUND_TRIP = ["single_bit", "infeasible_count", "strict_sum", "int_equality", "negative_coefficients",
-              "exact_tenths_geq", "strict_full_activation_infeasible", "several_optima", "real_strict_gap",
-              "real_strict_empty", "smug_s3_n12_k8_strict", "relu_s13_4x3x2_strict", "relu_s20_16x5x3_win"]
+ROUND_TRIP = [
+    "single_bit",
+    "infeasible_count",
+    "strict_sum",
+    "int_equality",
+    "negative_coefficients",
+    "exact_tenths_geq",
+    "strict_full_activation_infeasible",
+    "several_optima",
+    "real_strict_gap",
+    "real_strict_empty",
+    "smug_s3_n12_k8_strict",
+    "relu_s13_4x3x2_strict",
+    "relu_s20_16x5x3_win",
+]
 CASES = [c for c in CORPUS if c.name in ROUND_TRIP]
 
 
@@ -23,8 +35,11 @@ def scripts(problem: Problem, optimum: int | None) -> list[tuple[str, str]]:
         return [(base, "")]
     obj, scale = w.objective()
     assert scale == 1
-    return [(base, "sat"), (base + f"\n(assert (<= {obj} {optimum}))", "sat"),
-            (base + f"\n(assert (<= {obj} {optimum - 1}))", "unsat")]
+    return [
+        (base, "sat"),
+        (base + f"\n(assert (<= {obj} {optimum}))", "sat"),
+        (base + f"\n(assert (<= {obj} {optimum - 1}))", "unsat"),
+    ]
 
 
 def z3_answer(text: str) -> str:
