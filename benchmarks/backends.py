@@ -1,7 +1,7 @@
 """Build and solve times per backend, strategy and encoding: the conformance corpus and SMUG-shaped 0/1
 problems (64 to 3136 mask bits). Every run has a wall-clock budget, so the script ends in minutes.
 
-    python benchmarks/backends.py            # full table (about 5-8 minutes on 2 cores)
+    python benchmarks/backends.py            # full table (about 10 minutes on 2 cores)
     python benchmarks/backends.py --quick    # small sizes, short budget (about a minute)
 """
 
@@ -24,7 +24,6 @@ from smugkit.dsl import Problem
 CONFIGS = [
     ("highs", "native", {}),
     ("z3", "binary", {"bound_mode": "fresh"}),
-    ("z3", "binary", {"bound_mode": "push"}),
     ("z3", "binary", {"bound_mode": "assume"}),
     ("z3", "binary", {"bound_mode": "fresh", "binary_as": "bool"}),
     ("z3", "linear-down", {"bound_mode": "fresh"}),
@@ -152,12 +151,12 @@ def corpus_rows(backends: list[str], budget: float) -> list[dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="sizes 64 and 196 only, 5 s budget, default configs")
-    ap.add_argument("--budget", type=float, default=None, help="seconds per solve (default 20, quick 5)")
+    ap.add_argument("--budget", type=float, default=None, help="seconds per solve (default 10, quick 5)")
     ap.add_argument("--backends", default=None, help="comma-separated backend names (default: all available)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-corpus", action="store_true", help="skip the corpus totals")
     args = ap.parse_args()
-    budget = args.budget or (5.0 if args.quick else 20.0)
+    budget = args.budget or (5.0 if args.quick else 10.0)
     wanted = args.backends.split(",") if args.backends else list(DEFAULTS)
     backends = [b for b in wanted if get_backend(b).available()[0]]
     print(
@@ -173,7 +172,7 @@ def main() -> None:
     for n, k, kind in sizes:
         problem = smug_instance(n, k, kind, args.seed)
         rows = []
-        sweep = n <= 196 and not args.quick
+        sweep = n == 64 and not args.quick
         for b, strategy, opts in CONFIGS:
             if b not in backends or (not sweep and (strategy, opts) != DEFAULTS[b]):
                 continue

@@ -221,6 +221,7 @@ class PysmtZ3(_PysmtBackend):
 
     name, solver_name, extra = "pysmt:z3", "z3", None
     default_bound_mode = "fresh"  # as for the native z3 backend: z3's incremental core is much slower
+    bound_modes = ("fresh", "assume")  # z3's push() cannot be interrupted
 
 
 class PysmtCvc5(_PysmtBackend):

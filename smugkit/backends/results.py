@@ -54,14 +54,18 @@ def prepare_incumbent(
 
         x = greedy_incumbent(problem, c, spec)
         return ((x, spec.value(x)), "warm-started from a greedy 0/1 mask") if x is not None else (None, "")
-    defined = {v.name for v in c.variables if v.defined}
-    given = {k: v for k, v in incumbent.items() if k not in defined}
-    if defined - set(incumbent):
-        return None, "incumbent ignored: it lacks values for ReLU outputs"
-    ev = problem.evaluate({**given, **{k: incumbent[k] for k in defined}}, exact=True)
+    missing = [v.name for v in c.variables if v.name not in incumbent and not v.defined]
+    if missing:
+        return None, f"incumbent ignored: it lacks {', '.join(missing)}"
+    given = dict(incumbent)
+    if c.relus:  # ReLU outputs follow from the other variables: recompute them exactly
+        for v in c.variables:
+            given.setdefault(v.name, np.zeros(v.shape))
+        given = exact_completion(c, given)
+    ev = problem.evaluate(given, exact=True)
     if not ev.feasible:
         return None, f"incumbent ignored: infeasible ({'; '.join(ev.violations[:2])})"
-    x = c.join(incumbent)
+    x = np.array([float(q) for q in c.join(given, dtype=object)])
     return (x, spec.value(x)), "warm-started from incumbent"
 
 

@@ -3,7 +3,9 @@
 Defaults (from benchmarks/backends.py on SMUG-shaped 0/1 problems): 0/1 Int mask bits (Bool+ite was
 slower), binary search on ``sum(m) <= K`` with a *fresh* solver per check over the same terms: z3 answers
 a first check with its non-incremental tactic pipeline, while after push/pop or with assumptions it falls
-back to its incremental core, measured 10-100x slower here. ``strategy="native"`` keeps Optimize. The budget is enforced by
+back to its incremental core, measured 10-100x slower here. Push/pop is not offered: z3's ``push()``
+internalises every pending assertion outside ``check()``, cannot be interrupted, and ran for minutes on a
+64-bit dense SMUG instance, which would break the wall-clock budget. ``strategy="native"`` keeps Optimize. The budget is enforced by
 z3's per-check timeout and by ``Context.interrupt`` from a timer thread.
 """
 
@@ -148,6 +150,7 @@ class Z3Backend(SmtBackend):
     )
     default_strategy = "binary"
     default_bound_mode = "fresh"
+    bound_modes = ("fresh", "assume")  # z3's push() cannot be interrupted: see the module docstring
 
     def version(self) -> str:
         try:
