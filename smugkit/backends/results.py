@@ -146,3 +146,10 @@ def build_solution(
     sol.build_time = round(build, 6)
     sol.solve_time = round(max(0.0, budget.elapsed() - build), 6)
     return sol
+
+
+def keep_incumbent(res: SearchResult, inc: tuple[np.ndarray, Any] | None) -> SearchResult:
+    """A native optimiser that ran out of budget without a better answer still returns the incumbent."""
+    if inc is not None and res.status == "unknown" and (res.x is None or res.value > inc[1]):
+        return SearchResult("feasible", inc[0], inc[1], res.lower, res.message)
+    return res

@@ -13,7 +13,7 @@ import numpy as np
 from smugkit.backends.base import Backend, Budget
 from smugkit.backends.lowering import Lowered, Lowerer, TermBuilder
 from smugkit.backends.objective import ObjectiveSpec, objective_spec
-from smugkit.backends.results import build_solution, check_options, prepare_incumbent
+from smugkit.backends.results import build_solution, check_options, keep_incumbent, prepare_incumbent
 from smugkit.backends.search import STRATEGIES, SearchResult, Session, minimize
 from smugkit.dsl.problem import Compiled, Problem
 from smugkit.dsl.solution import Solution
@@ -185,6 +185,7 @@ class SmtBackend(Backend):
         inc, note = prepare_incumbent(problem, c, spec, incumbent)
         if strategy == "native" and num_solutions == 1 and spec is not None:
             res, calls, build = self.native(problem, c, spec, budget, seed, opts)
+            res = keep_incumbent(res, inc)
             return build_solution(
                 self, problem, c, spec, res, [], calls, build, budget, strategy, opts, seed, note, timeout
             )

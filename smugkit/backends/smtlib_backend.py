@@ -21,7 +21,7 @@ import numpy as np
 from smugkit.backends import sexpr
 from smugkit.backends.base import Backend, Budget, Capabilities
 from smugkit.backends.objective import ObjectiveSpec, objective_spec
-from smugkit.backends.results import build_solution, check_options, prepare_incumbent
+from smugkit.backends.results import build_solution, check_options, keep_incumbent, prepare_incumbent
 from smugkit.backends.search import STRATEGIES, SearchResult, Session, minimize
 from smugkit.dsl.problem import Problem
 from smugkit.dsl.smtlib import SmtWriter, int_lit, real_lit
@@ -228,6 +228,7 @@ class SmtlibBackend(Backend):
                 res = SearchResult(
                     "infeasible" if ans == "unsat" else "unknown", None, None, None, session.message
                 )
+                res = keep_incumbent(res, inc)
             return build_solution(
                 self,
                 problem,
