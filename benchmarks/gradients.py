@@ -32,15 +32,28 @@ STEPS = 200
 def big_cnn(path: Path, seed: int = 0) -> Path:
     """(N,3,224,224) -> Conv 64x7x7 stride 2 pad 3 -> Relu -> GlobalAveragePool -> Flatten -> Gemm(64, 10)."""
     r = np.random.default_rng(seed)
-    inits = {"W": r.standard_normal((64, 3, 7, 7)) * np.sqrt(2 / 147), "b": r.standard_normal(64) * 0.1,
-             "D": r.standard_normal((64, 10)) * 0.3, "c": r.standard_normal(10) * 0.1}
-    nodes = [helper.make_node("Conv", ["x", "W", "b"], ["conv"], kernel_shape=[7, 7], strides=[2, 2],
-                              pads=[3, 3, 3, 3]),
-             helper.make_node("Relu", ["conv"], ["relu"]), helper.make_node("GlobalAveragePool", ["relu"], ["gap"]),
-             helper.make_node("Flatten", ["gap"], ["flat"]), helper.make_node("Gemm", ["flat", "D", "c"], ["logits"])]
-    g = helper.make_graph(nodes, "cnn224", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 224, 224])],
-                          [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])],
-                          [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in inits.items()])
+    inits = {
+        "W": r.standard_normal((64, 3, 7, 7)) * np.sqrt(2 / 147),
+        "b": r.standard_normal(64) * 0.1,
+        "D": r.standard_normal((64, 10)) * 0.3,
+        "c": r.standard_normal(10) * 0.1,
+    }
+    nodes = [
+        helper.make_node(
+            "Conv", ["x", "W", "b"], ["conv"], kernel_shape=[7, 7], strides=[2, 2], pads=[3, 3, 3, 3]
+        ),
+        helper.make_node("Relu", ["conv"], ["relu"]),
+        helper.make_node("GlobalAveragePool", ["relu"], ["gap"]),
+        helper.make_node("Flatten", ["gap"], ["flat"]),
+        helper.make_node("Gemm", ["flat", "D", "c"], ["logits"]),
+    ]
+    g = helper.make_graph(
+        nodes,
+        "cnn224",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 224, 224])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])],
+        [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in inits.items()],
+    )
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
     return path
 
@@ -77,8 +90,9 @@ def fd_extrapolated(net, prov: FDProvider, x: np.ndarray, target: int, coords: i
     return (time.perf_counter() - t) * x.size / coords
 
 
-def bench_provider(label: str, net, name: str, x: np.ndarray, target: int, fwd1: float, fwd_ig: float,
-                   repeats: int) -> list[tuple]:
+def bench_provider(
+    label: str, net, name: str, x: np.ndarray, target: int, fwd1: float, fwd_ig: float, repeats: int
+) -> list[tuple]:
     """Rows for one provider: one gradient (best of ``repeats``) and IG with 200 steps."""
     t = time.perf_counter()
     prov = get_provider(name, net)
@@ -89,7 +103,9 @@ def bench_provider(label: str, net, name: str, x: np.ndarray, target: int, fwd1:
     results = []
 
     def ig() -> None:
-        results.append(integrated_gradients(net, x, target=target, steps=STEPS, provider=prov, output="logit"))
+        results.append(
+            integrated_gradients(net, x, target=target, steps=STEPS, provider=prov, output="logit")
+        )
 
     t_ig = best(ig, max(1, repeats // 2)) if name != "fd" else once(ig)
     err = f"completeness rel. err {results[-1].relative_error:.1e}"
@@ -113,8 +129,12 @@ def bench_model(label: str, path: Path, x: np.ndarray, repeats: int, fd_coords: 
     for name in ("ir", "onnx", "fd"):
         if name == "fd" and fd_coords is not None:
             one = fd_extrapolated(net, FDProvider(net), x, target, fd_coords)
-            rows.append((label, name, "gradient", one, fwd1, f"extrapolated from {fd_coords} of {x.size} coords"))
-            rows.append((label, name, f"IG {STEPS} steps", one * STEPS, fwd_ig, "extrapolated (200 gradients)"))
+            rows.append(
+                (label, name, "gradient", one, fwd1, f"extrapolated from {fd_coords} of {x.size} coords")
+            )
+            rows.append(
+                (label, name, f"IG {STEPS} steps", one * STEPS, fwd_ig, "extrapolated (200 gradients)")
+            )
         else:
             rows += bench_provider(label, net, name, x, target, fwd1, fwd_ig, repeats)
     return rows
@@ -134,8 +154,10 @@ def main() -> None:
         path = big_cnn(Path(tmp) / "cnn224.onnx")
         x = np.random.default_rng(1).uniform(0, 1, (1, 3, 224, 224))
         rows += bench_model("conv7x7/2-64 3x224x224", path, x, max(1, args.repeats // 2), args.fd_coords)
-    print(f"# smugkit gradient providers; {platform.processor() or platform.machine()}, onnxruntime {ort.__version__}, "
-          f"numpy {np.__version__}; best of {args.repeats} (IG: fewer) after a warm-up")
+    print(
+        f"# smugkit gradient providers; {platform.processor() or platform.machine()}, onnxruntime {ort.__version__}, "
+        f"numpy {np.__version__}; best of {args.repeats} (IG: fewer) after a warm-up"
+    )
     head = ("model", "provider", "task", "seconds", "ORT fwd (same batch)", "x forward", "note")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))

@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from smugkit.errors import (  # noqa: E402
+from smugkit.errors import (
     InputError,
     ModelError,
     SmugkitError,
@@ -12,11 +12,11 @@ from smugkit.errors import (  # noqa: E402
 )
 
 __all__ = [
-    "__version__",
-    "SmugkitError",
-    "ModelError",
-    "UnsupportedOpError",
     "InputError",
+    "ModelError",
+    "SmugkitError",
     "SolverError",
     "SolverUnavailable",
+    "UnsupportedOpError",
+    "__version__",
 ]

@@ -14,16 +14,21 @@ from smugkit.errors import InputError, SmugkitError
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--input-shape", metavar="NAME=D1,D2,...",
-                   help="concrete input shape for symbolic dimensions (several separated by ';')")
+    p.add_argument(
+        "--input-shape",
+        metavar="NAME=D1,D2,...",
+        help="concrete input shape for symbolic dimensions (several separated by ';')",
+    )
     p.add_argument("--batch-size", type=int, default=1, help="value for a symbolic batch axis (default 1)")
 
 
 def _model_kwargs(args) -> dict:
     from smugkit.frontends import parse_shape
 
-    return {"input_shapes": parse_shape(args.input_shape) if args.input_shape else None,
-            "batch_size": args.batch_size}
+    return {
+        "input_shapes": parse_shape(args.input_shape) if args.input_shape else None,
+        "batch_size": args.batch_size,
+    }
 
 
 def cmd_inspect(args) -> int:
@@ -41,14 +46,26 @@ def cmd_inspect(args) -> int:
 
 def _add_explain_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label", type=int, help="class to explain (default: the predicted one)")
-    p.add_argument("--backend", help="solver backend (see `smugkit backends`; default: the fastest installed)")
-    p.add_argument("--top-k", type=int, default=100, help="first-layer neurons kept, ranked by IG (default 100)")
-    p.add_argument("--gamma", type=float, default=0.5,
-                   help="kept neurons must keep this fraction of their pre-activation, in [0, 1) (default 0.5)")
+    p.add_argument(
+        "--backend", help="solver backend (see `smugkit backends`; default: the fastest installed)"
+    )
+    p.add_argument(
+        "--top-k", type=int, default=100, help="first-layer neurons kept, ranked by IG (default 100)"
+    )
+    p.add_argument(
+        "--gamma",
+        type=float,
+        default=0.5,
+        help="kept neurons must keep this fraction of their pre-activation, in [0, 1) (default 0.5)",
+    )
     p.add_argument("--window", type=int, default=1, help="mask window size in pixels (default 1; demo 2)")
-    p.add_argument("--mask-value", type=float, default=0.0, help="value of masked pixels in model input space")
+    p.add_argument(
+        "--mask-value", type=float, default=0.0, help="value of masked pixels in model input space"
+    )
     p.add_argument("--encoding", choices=["first_layer", "full"], default="first_layer")
-    p.add_argument("--delta", type=float, default=0.0, help="full encoding: required logit margin of the label")
+    p.add_argument(
+        "--delta", type=float, default=0.0, help="full encoding: required logit margin of the label"
+    )
     p.add_argument("--score", choices=["max", "sum"], default="max", help="SMUG_BASE reduction per pixel")
     p.add_argument("--ig-steps", type=int, default=200, help="Integrated Gradients steps (default 200)")
     p.add_argument("--gradients", default="ir", help="gradient provider: ir, onnx or fd (default ir)")
@@ -62,10 +79,24 @@ def _add_explain_options(p: argparse.ArgumentParser) -> None:
 
 
 def _explain_kwargs(args) -> dict:
-    return dict(label=args.label, backend=args.backend, top_k=args.top_k, gamma=args.gamma, window=args.window,
-                mask_value=args.mask_value, encoding=args.encoding, delta=args.delta, score=args.score,
-                ig_steps=args.ig_steps, gradients=args.gradients, timeout=args.timeout,
-                num_solutions=args.num_solutions, seed=args.seed, layout=args.layout, strict=args.strict)
+    return {
+        "label": args.label,
+        "backend": args.backend,
+        "top_k": args.top_k,
+        "gamma": args.gamma,
+        "window": args.window,
+        "mask_value": args.mask_value,
+        "encoding": args.encoding,
+        "delta": args.delta,
+        "score": args.score,
+        "ig_steps": args.ig_steps,
+        "gradients": args.gradients,
+        "timeout": args.timeout,
+        "num_solutions": args.num_solutions,
+        "seed": args.seed,
+        "layout": args.layout,
+        "strict": args.strict,
+    }
 
 
 def _out_dir(args, stem: str) -> Path:
@@ -124,7 +155,9 @@ def cmd_demo(args) -> int:
     images, labels = zoo.sample_inputs(28 if "28" in args.model else 8)
     if not 0 <= args.sample < len(images):
         raise InputError(f"--sample must be in 0..{len(images) - 1}")
-    print(f"explaining bundled digit #{args.sample} (true label {int(labels[args.sample])}) with {args.model}")
+    print(
+        f"explaining bundled digit #{args.sample} (true label {int(labels[args.sample])}) with {args.model}"
+    )
     return _run_explain(net, images[args.sample], args, "demo")
 
 
@@ -138,7 +171,9 @@ def cmd_backends(args) -> int:
     print(f"{'backend':<14} {'available':<10} {'version':<14} capabilities / reason")
     for r in rows:
         caps = ", ".join(r.get("capabilities", [])) if r.get("available") else r.get("reason", "")
-        print(f"{r['name']:<14} {'yes' if r.get('available') else 'no':<10} {str(r.get('version') or ''):<14} {caps}")
+        print(
+            f"{r['name']:<14} {'yes' if r.get('available') else 'no':<10} {r.get('version') or ''!s:<14} {caps}"
+        )
     print(f"default: {backends.DEFAULT_BACKEND}")
     return 0
 
@@ -150,14 +185,23 @@ def cmd_bench(args) -> int:
     names = [b.strip() for b in args.backends.split(",") if b.strip()]
     if not names:
         raise InputError("--backends is empty")
-    result = run_bench(specs, names, timeout=args.timeout, repeat=args.repeat, out=args.out, seed=args.seed,
-                       progress=not args.quiet)
+    result = run_bench(
+        specs,
+        names,
+        timeout=args.timeout,
+        repeat=args.repeat,
+        out=args.out,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
     print(f"wrote {', '.join(str(p) for p in result.files.values())}")
     return 3 if result.disagreements else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="smugkit", description="Formally minimal explanations of ONNX models.")
+    parser = argparse.ArgumentParser(
+        prog="smugkit", description="Formally minimal explanations of ONNX models."
+    )
     parser.add_argument("--version", action="version", version=f"smugkit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     parser.add_argument("--quiet", action="store_true", help="no progress messages")
@@ -186,8 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="compare solver backends on SMUG instances")
     p.add_argument("--suite", default="smoke", help="smoke, digits, scale, full, or a JSON file of instances")
-    p.add_argument("--backends", default="highs,z3,cvc5,reference",
-                   help="comma-separated backends (name or name@strategy; 'reference' is the original encoding)")
+    p.add_argument(
+        "--backends",
+        default="highs,z3,cvc5,reference",
+        help="comma-separated backends (name or name@strategy; 'reference' is the original encoding)",
+    )
     p.add_argument("--timeout", type=float, default=60.0, help="wall-clock budget per run in seconds")
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
@@ -214,11 +261,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("smugkit: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # a bug or an unexpected failure inside a dependency
+    except Exception as e:  # noqa: BLE001 -- a bug or an unexpected failure inside a dependency
         if args.debug:
             traceback.print_exc()
-        print(f"smugkit: internal error: {type(e).__name__}: {e} (run with --debug for the traceback)",
-              file=sys.stderr)
+        print(
+            f"smugkit: internal error: {type(e).__name__}: {e} (run with --debug for the traceback)",
+            file=sys.stderr,
+        )
         return 2
 
 

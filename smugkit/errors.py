@@ -16,8 +16,10 @@ class UnsupportedOpError(ModelError):
 
     def __init__(self, ops: dict[str, list[str]], source: str = "model") -> None:
         self.ops = {k: list(v) for k, v in ops.items()}
-        parts = [f"{op} (nodes: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
-                 for op, names in sorted(self.ops.items())]
+        parts = [
+            f"{op} (nodes: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
+            for op, names in sorted(self.ops.items())
+        ]
         super().__init__(f"{source}: unsupported ONNX ops: " + "; ".join(parts))
 
 

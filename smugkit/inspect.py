@@ -15,8 +15,12 @@ def summarize(source, *, input_shapes=None, batch_size: int = 1) -> dict:
         net = load_model(source, input_shapes=input_shapes, batch_size=batch_size)
     except UnsupportedOpError as e:
         model, label, _ = read_model(source)
-        return {"source": label, "supported": False, "unsupported": e.ops,
-                "onnx_ops": dict(Counter(n.op_type for n in model.graph.node))}
+        return {
+            "source": label,
+            "supported": False,
+            "unsupported": e.ops,
+            "onnx_ops": dict(Counter(n.op_type for n in model.graph.node)),
+        }
     return network_summary(net)
 
 
@@ -24,9 +28,15 @@ def network_summary(net: Network) -> dict:
     """Describe a loaded `Network` as a JSON-ready dict."""
     try:
         fl = net.first_layer()
-        first = {"layer": fl.layer, "op": fl.kind, "pre_activation": fl.pre, "activation": fl.activation_type,
-                 "post_activation": fl.post, "neurons": net.tensors[fl.pre].size,
-                 "affine_part": list(fl.affine_part)}
+        first = {
+            "layer": fl.layer,
+            "op": fl.kind,
+            "pre_activation": fl.pre,
+            "activation": fl.activation_type,
+            "post_activation": fl.post,
+            "neurons": net.tensors[fl.pre].size,
+            "affine_part": list(fl.affine_part),
+        }
     except ModelError as e:
         first = {"error": str(e)}
     return {
@@ -35,11 +45,27 @@ def network_summary(net: Network) -> dict:
         "opset": net.meta.get("opset"),
         "supported": True,
         "inputs": [{"name": t.name, "shape": list(t.shape), "dtype": t.dtype} for t in net.inputs],
-        "outputs": [{"name": t.name, "onnx_name": net.meta["output_names"].get(t.name, t.name),
-                     "shape": list(t.shape)} for t in net.outputs],
-        "outputs_are": "logits (softmax follows)" if net.meta.get("post_processing") == "softmax" else "scores",
-        "layers": [{"node": n.name, "op": n.op_type, "shape": list(net.tensors[n.output].shape),
-                    "params": n.num_params(), "details": n.describe()} for n in net.nodes],
+        "outputs": [
+            {
+                "name": t.name,
+                "onnx_name": net.meta["output_names"].get(t.name, t.name),
+                "shape": list(t.shape),
+            }
+            for t in net.outputs
+        ],
+        "outputs_are": "logits (softmax follows)"
+        if net.meta.get("post_processing") == "softmax"
+        else "scores",
+        "layers": [
+            {
+                "node": n.name,
+                "op": n.op_type,
+                "shape": list(net.tensors[n.output].shape),
+                "params": n.num_params(),
+                "details": n.describe(),
+            }
+            for n in net.nodes
+        ],
         "parameters": net.num_params(),
         "first_layer": first,
         "notes": list(net.meta.get("notes", [])),
@@ -57,11 +83,16 @@ def format_summary(s: dict) -> str:
         return "\n".join(lines)
     lines.append(f"producer: {s['producer'] or '?'}   opset: {s['opset']}   parameters: {s['parameters']:,}")
     lines.append("inputs:  " + "; ".join(f"{t['name']} {t['shape']} {t['dtype']}" for t in s["inputs"]))
-    lines.append("outputs: " + "; ".join(f"{t['name']} {t['shape']}" for t in s["outputs"]) +
-                 f"   ({s['outputs_are']})")
+    lines.append(
+        "outputs: "
+        + "; ".join(f"{t['name']} {t['shape']}" for t in s["outputs"])
+        + f"   ({s['outputs_are']})"
+    )
     rows = [("#", "node", "op", "output shape", "params", "details")]
-    rows += [(str(i), L["node"][:40], L["op"], str(L["shape"]), f"{L['params']:,}", L["details"][:60])
-             for i, L in enumerate(s["layers"])]
+    rows += [
+        (str(i), L["node"][:40], L["op"], str(L["shape"]), f"{L['params']:,}", L["details"][:60])
+        for i, L in enumerate(s["layers"])
+    ]
     widths = [max(len(r[c]) for r in rows) for c in range(5)]
     lines.append("")
     for r in rows:
@@ -71,9 +102,11 @@ def format_summary(s: dict) -> str:
     if "error" in fl:
         lines.append(f"first layer: none usable for SMUG ({fl['error']})")
     else:
-        lines.append(f"first layer: {fl['op']} {fl['layer']!r} -> {fl['activation']} "
-                     f"({fl['neurons']} neurons; pre-activation {fl['pre_activation']!r}, "
-                     f"post-activation {fl['post_activation']!r})")
+        lines.append(
+            f"first layer: {fl['op']} {fl['layer']!r} -> {fl['activation']} "
+            f"({fl['neurons']} neurons; pre-activation {fl['pre_activation']!r}, "
+            f"post-activation {fl['post_activation']!r})"
+        )
     for n in s["notes"]:
         lines.append(f"note: {n}")
     return "\n".join(lines)

@@ -83,18 +83,18 @@ def _small_cnn() -> Any:
             self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).reshape(1, 3, 1, 1))
             self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).reshape(1, 3, 1, 1))
             self.features = nn.Sequential(
-                nn.Conv2d(3, 8, 3, padding=1),                                # 12x10
+                nn.Conv2d(3, 8, 3, padding=1),  # 12x10
                 nn.BatchNorm2d(8),
                 nn.ReLU(),
-                nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=2),            # 6x5, grouped
+                nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=2),  # 6x5, grouped
                 nn.LeakyReLU(0.1),
-                nn.BatchNorm2d(8),                                            # not after a Conv: kept
-                nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=8),          # 6x5, depthwise dilated
+                nn.BatchNorm2d(8),  # not after a Conv: kept
+                nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=8),  # 6x5, depthwise dilated
                 nn.ReLU(),
-                nn.MaxPool2d(2),                                              # 3x2
-                nn.Conv2d(8, 12, 1, bias=False),                              # pointwise
+                nn.MaxPool2d(2),  # 3x2
+                nn.Conv2d(8, 12, 1, bias=False),  # pointwise
                 nn.ReLU(),
-                nn.AvgPool2d(2, stride=1),                                    # 2x1
+                nn.AvgPool2d(2, stride=1),  # 2x1
             )
             self.pool = nn.AdaptiveAvgPool2d(1)
             self.head = nn.Sequential(nn.Flatten(), nn.Linear(12, 5))
@@ -162,8 +162,9 @@ def sklearn_mlp(tmp_dir: str | Path, zipmap: bool | None = None) -> tuple[Any, .
     d.mkdir(parents=True, exist_ok=True)
     path, path_zipmap = d / "sklearn_mlp.onnx", d / "sklearn_mlp_zipmap.onnx"
     opsets = {"": 17, "ai.onnx.ml": 3}
-    path.write_bytes(to_onnx(clf, x[:1], options={id(clf): {"zipmap": False}}, target_opset=opsets)
-                     .SerializeToString())
+    path.write_bytes(
+        to_onnx(clf, x[:1], options={id(clf): {"zipmap": False}}, target_opset=opsets).SerializeToString()
+    )
     path_zipmap.write_bytes(to_onnx(clf, x[:1], target_opset=opsets).SerializeToString())
     if zipmap is None:
         return path, path_zipmap, clf

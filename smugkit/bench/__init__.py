@@ -3,4 +3,4 @@
 from smugkit.bench.runner import run_bench
 from smugkit.bench.suites import SUITES, InstanceSpec, load_suite
 
-__all__ = ["run_bench", "SUITES", "InstanceSpec", "load_suite"]
+__all__ = ["SUITES", "InstanceSpec", "load_suite", "run_bench"]

@@ -13,8 +13,16 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def solve_reference(C: sp.csr_matrix, offset: np.ndarray, x: np.ndarray, window_of_input: np.ndarray,
-                    n_bits: int, thresholds: np.ndarray, mask_value: float, timeout: float) -> dict:
+def solve_reference(
+    C: sp.csr_matrix,
+    offset: np.ndarray,
+    x: np.ndarray,
+    window_of_input: np.ndarray,
+    n_bits: int,
+    thresholds: np.ndarray,
+    mask_value: float,
+    timeout: float,
+) -> dict:
     """Minimise the mask with z3 Optimize over the scalar-by-scalar encoding; a Solution-shaped dict."""
     import z3
 
@@ -33,8 +41,11 @@ def solve_reference(C: sp.csr_matrix, offset: np.ndarray, x: np.ndarray, window_
         for i, c in zip(C.indices[lo:hi], C.data[lo:hi]):
             pixel = mv + (z3.RealVal(repr(float(xf[i])), ctx) - mv) * z3.ToReal(m[window_of_input[i]])
             terms.append(z3.RealVal(repr(float(c)), ctx) * pixel)
-        pre = z3.Sum(terms) + z3.RealVal(repr(float(offset[j])), ctx) if terms else \
-            z3.RealVal(repr(float(offset[j])), ctx)
+        pre = (
+            z3.Sum(terms) + z3.RealVal(repr(float(offset[j])), ctx)
+            if terms
+            else z3.RealVal(repr(float(offset[j])), ctx)
+        )
         opt.add(pre >= z3.RealVal(repr(float(thresholds[j])), ctx))
     h = opt.minimize(z3.Sum(m))
     build = time.perf_counter() - t0
@@ -60,6 +71,15 @@ def solve_reference(C: sp.csr_matrix, offset: np.ndarray, x: np.ndarray, window_
             lower = float(lv.as_long()) if z3.is_int_value(lv) else None
         except z3.Z3Exception:
             lower = None
-    return {"status": status, "objective": objective, "lower_bound": lower, "assignment": {"m": bits},
-            "build_time": build, "solve_time": solve, "calls": 1, "backend": "reference",
-            "backend_version": z3.get_version_string(), "strategy": "z3 Optimize, Int 0/1, scalar terms"}
+    return {
+        "status": status,
+        "objective": objective,
+        "lower_bound": lower,
+        "assignment": {"m": bits},
+        "build_time": build,
+        "solve_time": solve,
+        "calls": 1,
+        "backend": "reference",
+        "backend_version": z3.get_version_string(),
+        "strategy": "z3 Optimize, Int 0/1, scalar terms",
+    }

@@ -8,30 +8,66 @@ from pathlib import Path
 
 import numpy as np
 
-COLUMNS = ["instance", "model", "sample", "top_k", "gamma", "window", "encoding", "bits", "constraints", "nnz",
-           "backend", "backend_version", "strategy", "repeat", "build_s", "encode_s", "solve_s", "wall_s", "status",
-           "objective", "lower_bound", "calls", "mask_size", "exact_ok", "certified", "keeps_label", "reason"]
+COLUMNS = [
+    "instance",
+    "model",
+    "sample",
+    "top_k",
+    "gamma",
+    "window",
+    "encoding",
+    "bits",
+    "constraints",
+    "nnz",
+    "backend",
+    "backend_version",
+    "strategy",
+    "repeat",
+    "build_s",
+    "encode_s",
+    "solve_s",
+    "wall_s",
+    "status",
+    "objective",
+    "lower_bound",
+    "calls",
+    "mask_size",
+    "exact_ok",
+    "certified",
+    "keeps_label",
+    "reason",
+]
 
 
 def medians(rows: list[dict]) -> list[dict]:
     """Per backend: runs, solved to optimality, median wall time, and speed-up against `reference`."""
     backends = list(dict.fromkeys(r["backend"] for r in rows))
-    ref = {r["instance"]: r["wall_s"] for r in rows if r["backend"] == "reference" and r.get("status") != "skipped"}
+    ref = {
+        r["instance"]: r["wall_s"]
+        for r in rows
+        if r["backend"] == "reference" and r.get("status") != "skipped"
+    }
     table = []
     for b in backends:
         mine = [r for r in rows if r["backend"] == b and r.get("status") != "skipped"]
         if not mine:
             continue
         wall = [r["wall_s"] for r in mine]
-        entry = {"backend": b, "runs": len(mine), "optimal": sum(r.get("status") == "optimal" for r in mine),
-                 "certified": sum(bool(r.get("certified")) for r in mine),
-                 "median_build_s": float(np.median([r["build_s"] for r in mine])),
-                 "median_solve_s": float(np.median(wall)),
-                 "median_encode_s": _median([r.get("encode_s") for r in mine])}
+        entry = {
+            "backend": b,
+            "runs": len(mine),
+            "optimal": sum(r.get("status") == "optimal" for r in mine),
+            "certified": sum(bool(r.get("certified")) for r in mine),
+            "median_build_s": float(np.median([r["build_s"] for r in mine])),
+            "median_solve_s": float(np.median(wall)),
+            "median_encode_s": _median([r.get("encode_s") for r in mine]),
+        }
         common = [r for r in mine if r["instance"] in ref]
         if common and b != "reference":
-            entry["speedup_vs_reference"] = float(np.median([ref[r["instance"]] for r in common]) /
-                                                  max(np.median([r["wall_s"] for r in common]), 1e-9))
+            entry["speedup_vs_reference"] = float(
+                np.median([ref[r["instance"]] for r in common])
+                / max(np.median([r["wall_s"] for r in common]), 1e-9)
+            )
         table.append(entry)
     return table
 
@@ -42,14 +78,20 @@ def _median(values):
 
 
 def format_table(table: list[dict]) -> str:
-    lines = [f"{'backend':<22} {'runs':>5} {'optimal':>8} {'certified':>9} {'build s':>9} {'solve s':>9} "
-             f"{'x ref':>8}"]
+    lines = [
+        (
+            f"{'backend':<22} {'runs':>5} {'optimal':>8} {'certified':>9} {'build s':>9} {'solve s':>9} "
+            f"{'x ref':>8}"
+        )
+    ]
     for e in table:
         sp = e.get("speedup_vs_reference")
         label = e["backend"] + (" (baseline)" if e["backend"] == "reference" else "")
-        lines.append(f"{label:<22} {e['runs']:>5} {e['optimal']:>8} {e['certified']:>9} "
-                     f"{e['median_build_s']:>9.4f} {e['median_solve_s']:>9.4f} "
-                     f"{(f'{sp:.1f}' if sp is not None else '-'):>8}")
+        lines.append(
+            f"{label:<22} {e['runs']:>5} {e['optimal']:>8} {e['certified']:>9} "
+            f"{e['median_build_s']:>9.4f} {e['median_solve_s']:>9.4f} "
+            f"{(f'{sp:.1f}' if sp is not None else '-'):>8}"
+        )
     return "\n".join(lines)
 
 
@@ -61,8 +103,13 @@ def write_reports(result, out: Path) -> dict:
         w.writeheader()
         w.writerows(result.rows)
     table = medians(result.rows)
-    files["json"].write_text(json.dumps({"medians": table, "disagreements": result.disagreements,
-                                         "runs": result.rows}, indent=1, default=str))
+    files["json"].write_text(
+        json.dumps(
+            {"medians": table, "disagreements": result.disagreements, "runs": result.rows},
+            indent=1,
+            default=str,
+        )
+    )
     print(format_table(table))
     for d in result.disagreements:
         print(f"!!! DISAGREEMENT on {d['instance']}: {d['kind']} {d.get('optima', d.get('backend'))}")
@@ -85,8 +132,13 @@ def _plots(rows: list[dict], out: Path) -> dict:
         if pts:
             x, y = zip(*pts)
             ax.scatter(x, y, label=b, s=14)
-    ax.set(xscale="log", yscale="log", xlabel="mask bits", ylabel="solve wall time (s)",
-           title="SMUG solve time vs mask size")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="mask bits",
+        ylabel="solve wall time (s)",
+        title="SMUG solve time vs mask size",
+    )
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
     files["time_vs_bits"] = out / "time_vs_bits.png"

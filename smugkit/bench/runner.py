@@ -54,7 +54,9 @@ def _model_and_input(spec: InstanceSpec, cache: Path):
     path = Path(spec.model)
     if not path.is_file():
         raise InputError(f"instance model {spec.model!r} is neither a bundled model, 'scale', nor a file")
-    raise InputError(f"instance model {spec.model!r}: file models need an input; use a bundled model or 'scale'")
+    raise InputError(
+        f"instance model {spec.model!r}: file models need an input; use a bundled model or 'scale'"
+    )
 
 
 @lru_cache(maxsize=32)
@@ -74,8 +76,17 @@ def prepare(spec: InstanceSpec, cache: Path) -> Prepared:
     net, x, label, scores = _ig_scores(spec.model, spec.sample, str(cache))
     wins = make_windows(detect_layout(net), spec.window)
     t = time.perf_counter()
-    enc = encode(net, x, label, scores, top_k=spec.top_k, gamma=spec.gamma, windows=wins, encoding=spec.encoding,
-                 delta=spec.delta)
+    enc = encode(
+        net,
+        x,
+        label,
+        scores,
+        top_k=spec.top_k,
+        gamma=spec.gamma,
+        windows=wins,
+        encoding=spec.encoding,
+        delta=spec.delta,
+    )
     return Prepared(spec, net, x, label, wins, enc, time.perf_counter() - t)
 
 
@@ -88,8 +99,9 @@ def backend_solver(name: str) -> Solver:
     def run(p: Prepared, timeout: float, seed: int) -> dict:
         from smugkit import backends
 
-        sol = backends.solve(p.encoded.problem, backend=backend, timeout=timeout, seed=seed,
-                             strategy=strategy or None)
+        sol = backends.solve(
+            p.encoded.problem, backend=backend, timeout=timeout, seed=seed, strategy=strategy or None
+        )
         d = sol.to_dict()
         d["mask"] = _bits(sol.assignment, p.encoded.mask_var.name) if sol.assignment else None
         return d
@@ -109,8 +121,16 @@ def _reference(p: Prepared, timeout: float, seed: int) -> dict:
     if enc.instance is None:
         return {"status": "skipped", "reason": "the reference encoding covers the first-layer variant only"}
     pos = np.flatnonzero(np.isin(enc.kept, enc.active))
-    d = solve_reference(enc.rows[pos], enc.offset[pos], p.x, p.windows.input_ids().reshape(-1), p.windows.count,
-                        enc.instance.thresholds, 0.0, timeout)
+    d = solve_reference(
+        enc.rows[pos],
+        enc.offset[pos],
+        p.x,
+        p.windows.input_ids().reshape(-1),
+        p.windows.count,
+        enc.instance.thresholds,
+        0.0,
+        timeout,
+    )
     d["mask"] = d.pop("assignment")["m"]
     return d
 
@@ -123,13 +143,25 @@ def check_mask(p: Prepared, bits: np.ndarray, runner: OnnxRunner) -> dict:
     xi = masked_input(p.x, 1 - bits, p.windows, 0.0)
     if enc.instance is not None:
         exact = enc.instance.feasible(bits)
-        cert = certify(runner, fl.pre, p.net.output.name, p.x, xm, xi, enc.active, enc.instance.thresholds,
-                       p.label, True)
+        cert = certify(
+            runner, fl.pre, p.net.output.name, p.x, xm, xi, enc.active, enc.instance.thresholds, p.label, True
+        )
     else:
         logits = p.net(xm).reshape(-1)
         exact = bool(logits[p.label] - np.delete(logits, p.label).max() >= p.spec.delta)
-        cert = certify(runner, fl.pre, p.net.output.name, p.x, xm, xi, np.zeros(0, int), np.zeros(0), p.label,
-                       True, logit_delta=p.spec.delta)
+        cert = certify(
+            runner,
+            fl.pre,
+            p.net.output.name,
+            p.x,
+            xm,
+            xi,
+            np.zeros(0, int),
+            np.zeros(0),
+            p.label,
+            True,
+            logit_delta=p.spec.delta,
+        )
     return {"exact_ok": bool(exact), "certified": cert.holds, "keeps_label": cert.keeps_label}
 
 
@@ -144,9 +176,17 @@ def _key(row: dict) -> tuple:
     return row["instance"], row["backend"], row["repeat"]
 
 
-def run_bench(specs: list[InstanceSpec], backends: list[str], *, timeout: float = 60.0, repeat: int = 1,
-              out: str | Path = "bench-out", seed: int = 0, solvers: dict[str, Solver] | None = None,
-              progress: bool = True) -> BenchResult:
+def run_bench(
+    specs: list[InstanceSpec],
+    backends: list[str],
+    *,
+    timeout: float = 60.0,
+    repeat: int = 1,
+    out: str | Path = "bench-out",
+    seed: int = 0,
+    solvers: dict[str, Solver] | None = None,
+    progress: bool = True,
+) -> BenchResult:
     """Run every instance on every backend; rows go to ``out/runs.jsonl`` as they finish (resumable)."""
     from smugkit.bench.report import write_reports
 
@@ -175,22 +215,41 @@ def run_bench(specs: list[InstanceSpec], backends: list[str], *, timeout: float 
                 prepared.clear()  # keep one encoded instance in memory at a time
                 prepared[spec.id] = prepare(spec, out)
             p = prepared[spec.id]
-            row = {"instance": spec.id, **spec.to_dict(), **p.size, "backend": b, "repeat": r,
-                   "build_s": p.build_time}
+            row = {
+                "instance": spec.id,
+                **spec.to_dict(),
+                **p.size,
+                "backend": b,
+                "repeat": r,
+                "build_s": p.build_time,
+            }
             t = time.perf_counter()
             try:
                 d = solvers[b](p, timeout, seed + r)
-            except Exception as e:  # a crashing backend is a result, not the end of the run
+            except Exception as e:  # noqa: BLE001 -- a crashing backend is a result, not the end of the run
                 d = {"status": "error", "reason": f"{type(e).__name__}: {e}"}
             row["wall_s"] = time.perf_counter() - t
-            row.update({k: d.get(k) for k in ("status", "objective", "lower_bound", "calls", "backend_version",
-                                              "strategy", "reason")})
+            row.update(
+                {
+                    k: d.get(k)
+                    for k in (
+                        "status",
+                        "objective",
+                        "lower_bound",
+                        "calls",
+                        "backend_version",
+                        "strategy",
+                        "reason",
+                    )
+                }
+            )
             row["solve_s"] = d.get("solve_time", row["wall_s"])
             row["encode_s"] = d.get("build_time")
             mask = d.get("mask")
             if mask is not None and row["status"] in ("optimal", "feasible"):
-                runner = runners.setdefault(id(p.net), OnnxRunner(p.net, [p.net.first_layer().pre,
-                                                                          p.net.output.name]))
+                runner = runners.setdefault(
+                    id(p.net), OnnxRunner(p.net, [p.net.first_layer().pre, p.net.output.name])
+                )
                 row.update(check_mask(p, np.asarray(mask, dtype=float), runner))
                 row["mask_size"] = int(np.asarray(mask).sum())
             fh.write(json.dumps(_plain(row)) + "\n")
@@ -224,9 +283,11 @@ def _bar(total: int, enabled: bool):
 
         return tqdm(total=total, disable=not enabled, desc="bench", unit="run")
     except ImportError:  # pragma: no cover - tqdm is a dependency
+
         class _Null:
             def update(self, n): ...
             def close(self): ...
+
         return _Null()
 
 

@@ -24,26 +24,36 @@ class InstanceSpec:
 
     @property
     def id(self) -> str:
-        return (f"{Path(self.model).stem}-s{self.sample}-k{self.top_k}-g{self.gamma:g}-w{self.window}"
-                f"-{self.encoding}" + (f"-d{self.delta:g}" if self.encoding == "full" else ""))
+        return (
+            f"{Path(self.model).stem}-s{self.sample}-k{self.top_k}-g{self.gamma:g}-w{self.window}"
+            f"-{self.encoding}" + (f"-d{self.delta:g}" if self.encoding == "full" else "")
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def _grid(models, samples, ks, gammas, windows, encoding="first_layer") -> list[InstanceSpec]:
-    return [InstanceSpec(m, s, k, g, w, encoding)
-            for m, s, k, g, w in itertools.product(models, samples, ks, gammas, windows)]
+    return [
+        InstanceSpec(m, s, k, g, w, encoding)
+        for m, s, k, g, w in itertools.product(models, samples, ks, gammas, windows)
+    ]
 
 
 SUITES: dict[str, list[InstanceSpec]] = {
-    "smoke": (_grid(["digits_mlp8"], [0], [10], [0.5], [2, 4]) + _grid(["digits_cnn8"], [1], [20], [0.5], [2])),
-    "digits": (_grid(["digits_cnn8", "digits_mlp8"], [0, 1, 2], [50, 200], [0.5], [1, 2])
-               + _grid(["digits_cnn28"], [0, 1, 2], [50, 200, 1000], [0.5], [1, 2])
-               + _grid(["digits_mlp28"], [0, 1, 2], [50], [0.5], [1, 2])),
+    "smoke": (
+        _grid(["digits_mlp8"], [0], [10], [0.5], [2, 4]) + _grid(["digits_cnn8"], [1], [20], [0.5], [2])
+    ),
+    "digits": (
+        _grid(["digits_cnn8", "digits_mlp8"], [0, 1, 2], [50, 200], [0.5], [1, 2])
+        + _grid(["digits_cnn28"], [0, 1, 2], [50, 200, 1000], [0.5], [1, 2])
+        + _grid(["digits_mlp28"], [0, 1, 2], [50], [0.5], [1, 2])
+    ),
     "scale": _grid(["scale"], [0], [500, 1000, 3000], [0.5], [4]),
-    "full": (_grid(["digits_mlp8"], [0, 1, 2], [1], [0.5], [1, 2], "full")
-             + _grid(["digits_cnn8"], [0, 1], [1], [0.5], [2], "full")),
+    "full": (
+        _grid(["digits_mlp8"], [0, 1, 2], [1], [0.5], [1, 2], "full")
+        + _grid(["digits_cnn8"], [0, 1], [1], [0.5], [2], "full")
+    ),
 }
 
 
@@ -58,5 +68,7 @@ def load_suite(name_or_file: str) -> list[InstanceSpec]:
         items = json.loads(path.read_text())
         return [InstanceSpec(**item) for item in items]
     except (ValueError, TypeError) as e:
-        raise InputError(f"{path}: expected a JSON list of instances with keys "
-                         f"{list(InstanceSpec.__dataclass_fields__)}: {e}") from e
+        raise InputError(
+            f"{path}: expected a JSON list of instances with keys "
+            f"{list(InstanceSpec.__dataclass_fields__)}: {e}"
+        ) from e

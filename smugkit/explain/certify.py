@@ -32,7 +32,9 @@ class OnnxRunner:
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         try:
-            self.session = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(
+                model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
+            )
         except Exception as e:
             raise ModelError(f"onnxruntime cannot run {net.meta.get('source')}: {e}") from e
         self.input = net.input
@@ -71,9 +73,19 @@ class Certificate:
         return asdict(self)
 
 
-def certify(runner: OnnxRunner, pre: str, scores: str, x: np.ndarray, masked: np.ndarray, inverse: np.ndarray,
-            neurons: np.ndarray, thresholds: np.ndarray, label: int, probabilities: bool,
-            logit_delta: float | None = None) -> Certificate:
+def certify(
+    runner: OnnxRunner,
+    pre: str,
+    scores: str,
+    x: np.ndarray,
+    masked: np.ndarray,
+    inverse: np.ndarray,
+    neurons: np.ndarray,
+    thresholds: np.ndarray,
+    label: int,
+    probabilities: bool,
+    logit_delta: float | None = None,
+) -> Certificate:
     """Evaluate the masked, inverse-masked and original inputs with onnxruntime and compare to thresholds.
 
     With ``logit_delta`` (full-network encoding) the label's score must also beat every other by that much.
@@ -92,8 +104,16 @@ def certify(runner: OnnxRunner, pre: str, scores: str, x: np.ndarray, masked: np
         logit_margin = float(s[label] - np.delete(s, label).max()) - logit_delta
         holds = holds and logit_margin >= -FLOAT32_TOL * max(1.0, abs(float(s[label])))
     return Certificate(
-        holds=holds, min_margin=float(margin.min()) if margin.size else (logit_margin or 0.0),
-        violations=int((~ok).sum()), neuron_values=z.tolist(), thresholds=np.asarray(thresholds).tolist(),
-        label=int(label), probability=float(p0[label]), masked_label=int(pm.argmax()),
-        masked_probability=float(pm[label]), inverse_label=int(pi.argmax()), inverse_probability=float(pi[label]),
-        keeps_label=bool(pm.argmax() == label))
+        holds=holds,
+        min_margin=float(margin.min()) if margin.size else (logit_margin or 0.0),
+        violations=int((~ok).sum()),
+        neuron_values=z.tolist(),
+        thresholds=np.asarray(thresholds).tolist(),
+        label=int(label),
+        probability=float(p0[label]),
+        masked_label=int(pm.argmax()),
+        masked_probability=float(pm[label]),
+        inverse_label=int(pi.argmax()),
+        inverse_probability=float(pi[label]),
+        keeps_label=bool(pm.argmax() == label),
+    )

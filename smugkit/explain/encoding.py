@@ -68,9 +68,16 @@ class FirstLayerInstance:
         return np.flatnonzero(np.asarray(abs(self.A).sum(axis=0)).reshape(-1) == 0)
 
 
-def first_layer_instance(net: Network, x: np.ndarray, neurons: np.ndarray, gamma: float, windows: Windows,
-                         mask_value: float = 0.0, strict: bool = False,
-                         rows: tuple[sp.csr_matrix, np.ndarray] | None = None) -> FirstLayerInstance:
+def first_layer_instance(
+    net: Network,
+    x: np.ndarray,
+    neurons: np.ndarray,
+    gamma: float,
+    windows: Windows,
+    mask_value: float = 0.0,
+    strict: bool = False,
+    rows: tuple[sp.csr_matrix, np.ndarray] | None = None,
+) -> FirstLayerInstance:
     """Encode "each neuron in ``neurons`` keeps ``gamma`` of its pre-activation" over window bits.
 
     ``rows`` may pass precomputed ``affine_rows`` of the first layer for these neurons.
@@ -83,12 +90,20 @@ def first_layer_instance(net: Network, x: np.ndarray, neurons: np.ndarray, gamma
     act = C @ x.reshape(-1) + off
     if np.any(act < 0):
         bad = np.asarray(neurons)[act < 0][:5]
-        raise ModelError(f"neurons {bad.tolist()} are not active on the input; SMUG constrains active ones only")
+        raise ModelError(
+            f"neurons {bad.tolist()} are not active on the input; SMUG constrains active ones only"
+        )
     d = x.reshape(-1) - mask_value
     A = (C @ sp.diags(d)) @ spread_matrix(windows)
     A = A.tocsr()
     A.eliminate_zeros()
     base = off + C @ np.full(C.shape[1], float(mask_value))
-    return FirstLayerInstance(A=A, base=base, thresholds=gamma * act, neurons=np.asarray(neurons), strict=strict,
-                              windows=windows, meta={"gamma": gamma, "activations": act,
-                                                     "mask_value": float(mask_value)})
+    return FirstLayerInstance(
+        A=A,
+        base=base,
+        thresholds=gamma * act,
+        neurons=np.asarray(neurons),
+        strict=strict,
+        windows=windows,
+        meta={"gamma": gamma, "activations": act, "mask_value": float(mask_value)},
+    )

@@ -80,18 +80,30 @@ class Explanation:
     def summary(self) -> str:
         """A few lines for a terminal."""
         c = self.certificate or {}
-        cert = "not run" if not c else ("holds" if c.get("holds") else f"FAILS ({c.get('violations')} neurons)")
-        keeps = "" if not c else (f"; masked input predicts {c['masked_label']} "
-                                  f"(p={c['masked_probability']:.3f}, label {'kept' if c['keeps_label'] else 'LOST'})")
+        cert = (
+            "not run" if not c else ("holds" if c.get("holds") else f"FAILS ({c.get('violations')} neurons)")
+        )
+        keeps = (
+            ""
+            if not c
+            else (
+                f"; masked input predicts {c['masked_label']} "
+                f"(p={c['masked_probability']:.3f}, label {'kept' if c['keeps_label'] else 'LOST'})"
+            )
+        )
         bound = "" if self.lower_bound is None else f", lower bound {self.lower_bound:g}"
-        return "\n".join([
-            f"label {self.label} (p={self.probability:.3f}); {self.method}/{self.encoding}, "
-            f"backend {self.solution.get('backend')} {self.solution.get('backend_version', '')}".rstrip(),
-            f"mask: {self.mask_size} of {self.mask_bits.size} windows of {self.window}x{self.window} "
-            f"({self.status}{bound}); solve {self.timings.get('solve', 0):.2f}s, total "
-            f"{self.timings.get('total', 0):.2f}s",
-            f"certificate (onnxruntime): {cert}{keeps}",
-        ])
+        return "\n".join(
+            [
+                f"label {self.label} (p={self.probability:.3f}); {self.method}/{self.encoding}, "
+                f"backend {self.solution.get('backend')} {self.solution.get('backend_version', '')}".rstrip(),
+                (
+                    f"mask: {self.mask_size} of {self.mask_bits.size} windows of {self.window}x{self.window} "
+                    f"({self.status}{bound}); solve {self.timings.get('solve', 0):.2f}s, total "
+                    f"{self.timings.get('total', 0):.2f}s"
+                ),
+                f"certificate (onnxruntime): {cert}{keeps}",
+            ]
+        )
 
 
 def _plain(v):

@@ -32,11 +32,15 @@ def _source(net: Network, tensor: str, known: dict) -> str:
         if p is None:
             raise ModelError(f"full encoding: tensor {t!r} is a model input that is not encoded")
         if not p.affine:
-            raise ModelError(f"full encoding: {p.op_type} node {p.name!r} is not supported (ReLU and MaxPool only)")
+            raise ModelError(
+                f"full encoding: {p.op_type} node {p.name!r} is not supported (ReLU and MaxPool only)"
+            )
         stack.extend(p.inputs)
     if len(found) != 1:
-        raise ModelError(f"full encoding: tensor {tensor!r} depends on {len(found)} encoded layers; only chains of "
-                         f"layers are supported")
+        raise ModelError(
+            f"full encoding: tensor {tensor!r} depends on {len(found)} encoded layers; only chains of "
+            f"layers are supported"
+        )
     return found.pop()
 
 
@@ -74,8 +78,15 @@ def _maxpool_terms(net: Network, node, arg, lo: np.ndarray, hi: np.ndarray, relu
     return y
 
 
-def full_network_problem(net: Network, x: np.ndarray, label: int, windows: Windows, mask_value: float,
-                         delta: float, strict: bool = False):
+def full_network_problem(
+    net: Network,
+    x: np.ndarray,
+    label: int,
+    windows: Windows,
+    mask_value: float,
+    delta: float,
+    strict: bool = False,
+):
     """DSL problem: minimise the mask such that the label's logit beats every other by ``delta``."""
     from smugkit.dsl import Problem, relu
 
@@ -97,16 +108,25 @@ def full_network_problem(net: Network, x: np.ndarray, label: int, windows: Windo
         elif node.op_type == "MaxPool":
             known[node.output] = _maxpool_terms(net, node, arg, lo.copy(), hi.copy(), relu, f"p{k}")
         else:
-            raise ModelError(f"full encoding: {node.op_type} node {node.name!r} is not supported "
-                             f"(networks of affine layers, ReLU and MaxPool)")
+            raise ModelError(
+                f"full encoding: {node.op_type} node {node.name!r} is not supported "
+                f"(networks of affine layers, ReLU and MaxPool)"
+            )
     logits = _affine_expr(net, net.output.name, known)
     n_cls = logits.size
     if not 0 <= label < n_cls:
         raise ModelError(f"label {label} out of range for {n_cls} outputs")
     others = np.array([j for j in range(n_cls) if j != label])
-    diff = sp.csr_matrix((np.r_[np.ones(others.size), -np.ones(others.size)],
-                          (np.r_[np.arange(others.size), np.arange(others.size)],
-                           np.r_[np.full(others.size, label), others])), shape=(others.size, n_cls))
+    diff = sp.csr_matrix(
+        (
+            np.r_[np.ones(others.size), -np.ones(others.size)],
+            (
+                np.r_[np.arange(others.size), np.arange(others.size)],
+                np.r_[np.full(others.size, label), others],
+            ),
+        ),
+        shape=(others.size, n_cls),
+    )
     margin = diff @ logits
     p.add(margin > delta if strict else margin >= delta)
     p.minimize(m.sum())

@@ -48,8 +48,10 @@ def get_provider(provider: str | GradientProvider, net: Network, **options) -> G
     """A provider instance: ``provider`` itself, or a new one of the registered name built on ``net``."""
     if isinstance(provider, GradientProvider):
         if options:
-            raise InputError(f"provider options {sorted(options)} given with a provider instance; set them when "
-                             f"constructing it")
+            raise InputError(
+                f"provider options {sorted(options)} given with a provider instance; set them when "
+                f"constructing it"
+            )
         return provider
     cls = PROVIDERS.get(provider)
     if cls is None:
@@ -72,7 +74,9 @@ def stack_points(net: Network, name: str, value) -> tuple[Array, str]:
         return arr, "stacked"
     if shape and shape[0] == 1 and arr.ndim == len(shape) and arr.shape[1:] == shape[1:]:
         return arr[:, None], "batch"
-    raise InputError(f"tensor {name!r}: expected shape {list(shape)} (or a stack of them), got {list(arr.shape)}")
+    raise InputError(
+        f"tensor {name!r}: expected shape {list(shape)} (or a stack of them), got {list(arr.shape)}"
+    )
 
 
 def unstack(value: Array, mode: str) -> Array:
@@ -132,11 +136,15 @@ def target_index(shape: tuple[int, ...], target, values: Array | None = None) ->
         if not shape:
             raise InputError("the output is a scalar: use target=() or None")
         if any(d != 1 for d in shape[:-1]):
-            raise InputError(f"output shape {list(shape)} has several non-class axes: give target as an index "
-                             f"tuple of length {len(shape)}")
+            raise InputError(
+                f"output shape {list(shape)} has several non-class axes: give target as an index "
+                f"tuple of length {len(shape)}"
+            )
         if not 0 <= int(target) < shape[-1]:
-            raise InputError(f"target class {int(target)} out of range: the output has {shape[-1]} classes "
-                             f"(0..{shape[-1] - 1})")
+            raise InputError(
+                f"target class {int(target)} out of range: the output has {shape[-1]} classes "
+                f"(0..{shape[-1] - 1})"
+            )
         return (0,) * (len(shape) - 1) + (int(target),)
     try:
         idx = tuple(int(i) for i in target)
@@ -186,16 +194,23 @@ class GradientProvider:
         """The output tensor, stacked, at the fed points."""
         raise NotImplementedError
 
-    def vjp(self, feeds: dict[str, Array], output: str, cotangent: Array, wrt: str,
-            softmax_axis: int | None = None) -> Array:
+    def vjp(
+        self,
+        feeds: dict[str, Array],
+        output: str,
+        cotangent: Array,
+        wrt: str,
+        softmax_axis: int | None = None,
+    ) -> Array:
         """Gradient of ``<cotangent, target>`` w.r.t. tensor ``wrt``, stacked ``(S, *shape)``, in float64.
 
         The target is the output tensor, or its softmax over model axis ``softmax_axis``.
         """
         raise NotImplementedError
 
-    def target_values(self, feeds: dict[str, Array], output: str, cotangent: Array,
-                      softmax_axis: int | None = None) -> Array:
+    def target_values(
+        self, feeds: dict[str, Array], output: str, cotangent: Array, softmax_axis: int | None = None
+    ) -> Array:
         """``<cotangent, target>`` per point, shape ``(S,)``."""
         out = np.asarray(self.outputs(feeds, output), dtype=np.float64)
         if softmax_axis is not None:
@@ -234,15 +249,23 @@ class OnnxProvider(GradientProvider):
         self.batch_size = batch_size
         self._graphs: dict[tuple, GradientGraph] = {}
 
-    def graph(self, feeds: list[str], output: str, wrt: list[str], softmax_axis: int | None = None) -> GradientGraph:
+    def graph(
+        self, feeds: list[str], output: str, wrt: list[str], softmax_axis: int | None = None
+    ) -> GradientGraph:
         """The (cached) gradient graph for these fed tensors, output, gradient tensors and target kind."""
         key = (tuple(sorted(feeds)), output, tuple(wrt), softmax_axis)
         if key not in self._graphs:
             self._graphs[key] = build_gradient_graph(self.net, sorted(feeds), output, list(wrt), softmax_axis)
         return self._graphs[key]
 
-    def save(self, path: str | os.PathLike, *, tensor: str | None = None, output: str | None = None,
-             probability: bool = False) -> Path:
+    def save(
+        self,
+        path: str | os.PathLike,
+        *,
+        tensor: str | None = None,
+        output: str | None = None,
+        probability: bool = False,
+    ) -> Path:
         """Save the graph computing the gradient w.r.t. ``tensor`` (default: the input) from the model inputs."""
         out = resolve_output(self.net, output)
         feeds = [i.name for i in self.net.inputs]
@@ -256,7 +279,7 @@ class OnnxProvider(GradientProvider):
         step = self.batch_size or s
         targets, grads = [], []
         for i in range(0, s, step):
-            t, gr = g.run({k: v[i:i + step] for k, v in feeds.items()}, cotangent[i:i + step])
+            t, gr = g.run({k: v[i : i + step] for k, v in feeds.items()}, cotangent[i : i + step])
             targets.append(t)
             grads.append(gr[wrt])
         return np.concatenate(targets), np.concatenate(grads)
@@ -295,14 +318,15 @@ def _node_inputs(node: onnx.NodeProto) -> list[str]:
     """A node's inputs, plus every name its subgraphs read (they may refer to outer-scope tensors)."""
     names = list(node.input)
     for a in node.attribute:
-        for g in ([a.g] if a.type == onnx.AttributeProto.GRAPH else list(a.graphs)):
+        for g in [a.g] if a.type == onnx.AttributeProto.GRAPH else list(a.graphs):
             for n in g.node:
                 names.extend(_node_inputs(n))
     return names
 
 
-def cut_model(model: onnx.ModelProto, fed: list[str], outputs: list[str], label: str = "model"
-              ) -> tuple[onnx.ModelProto, list[str]]:
+def cut_model(
+    model: onnx.ModelProto, fed: list[str], outputs: list[str], label: str = "model"
+) -> tuple[onnx.ModelProto, list[str]]:
     """The part of ``model`` computing ``outputs`` from the ``fed`` tensors (internal tensors become inputs).
 
     Returns the model (without shapes on its inputs; see `BatchedSession`) and the fed tensors it reads.
@@ -314,8 +338,10 @@ def cut_model(model: onnx.ModelProto, fed: list[str], outputs: list[str], label:
     known = set(producer) | graph_inputs | set(inits)
     for t in [*fed, *outputs]:
         if t not in known:
-            raise GradientError(f"tensor {t!r} does not exist in the ONNX model {label} (IR-only tensors such as "
-                                f"folded or renamed ones cannot be reached there)")
+            raise GradientError(
+                f"tensor {t!r} does not exist in the ONNX model {label} (IR-only tensors such as "
+                f"folded or renamed ones cannot be reached there)"
+            )
     need, used_inits, reached, missing, seen = set(), set(), [], set(), set()
     stack = list(outputs)
     while stack:
@@ -333,15 +359,19 @@ def cut_model(model: onnx.ModelProto, fed: list[str], outputs: list[str], label:
             need.add(id(producer[t]))
             stack.extend(_node_inputs(producer[t]))
     if missing:
-        raise GradientError(f"{label}: computing {outputs} needs model input(s) {sorted(missing)}, which were not "
-                            f"given")
+        raise GradientError(
+            f"{label}: computing {outputs} needs model input(s) {sorted(missing)}, which were not given"
+        )
     types = _elem_types(model)
     reached = [t for t in fed if t in reached]
     ins = [onnx.helper.make_tensor_value_info(t, types.get(t, onnx.TensorProto.FLOAT), None) for t in reached]
-    outs = [onnx.helper.make_tensor_value_info(t, types.get(t, onnx.TensorProto.FLOAT), None) for t in outputs]
+    outs = [
+        onnx.helper.make_tensor_value_info(t, types.get(t, onnx.TensorProto.FLOAT), None) for t in outputs
+    ]
     nodes = [n for n in g.node if id(n) in need]
-    graph = onnx.helper.make_graph(nodes, g.name or "cut", ins, outs,
-                                   initializer=[t for t in g.initializer if t.name in used_inits])
+    graph = onnx.helper.make_graph(
+        nodes, g.name or "cut", ins, outs, initializer=[t for t in g.initializer if t.name in used_inits]
+    )
     cut = onnx.ModelProto()
     cut.CopyFrom(model)
     cut.graph.CopyFrom(graph)
@@ -356,15 +386,29 @@ class BatchedSession:
     per ``session.run``.
     """
 
-    def __init__(self, model: onnx.ModelProto, shapes: dict[str, tuple[int, ...]], outputs: list[str],
-                 out_shapes: dict[str, tuple[int, ...]], rows: int = 1024, seed: int = 0) -> None:
+    def __init__(
+        self,
+        model: onnx.ModelProto,
+        shapes: dict[str, tuple[int, ...]],
+        outputs: list[str],
+        out_shapes: dict[str, tuple[int, ...]],
+        rows: int = 1024,
+        seed: int = 0,
+    ) -> None:
         self.shapes, self.outputs, self.out_shapes, self.rows = dict(shapes), list(outputs), out_shapes, rows
         types = {i.name: i.type.tensor_type.elem_type for i in model.graph.input}
         self._int = {k: types.get(k) in (onnx.TensorProto.INT64, onnx.TensorProto.INT32) for k in shapes}
-        self._dtype = {k: {onnx.TensorProto.INT64: np.int64, onnx.TensorProto.INT32: np.int32,
-                           onnx.TensorProto.DOUBLE: np.float64}.get(types.get(k), np.float32) for k in shapes}
-        self.batched = all(s and s[0] == 1 for s in shapes.values()) and \
-            all(s and s[0] == 1 for s in out_shapes.values())
+        self._dtype = {
+            k: {
+                onnx.TensorProto.INT64: np.int64,
+                onnx.TensorProto.INT32: np.int32,
+                onnx.TensorProto.DOUBLE: np.float64,
+            }.get(types.get(k), np.float32)
+            for k in shapes
+        }
+        self.batched = all(s and s[0] == 1 for s in shapes.values()) and all(
+            s and s[0] == 1 for s in out_shapes.values()
+        )
         self.session = None
         if self.batched:
             try:
@@ -395,17 +439,24 @@ class BatchedSession:
 
         quiet = ort.RunOptions()
         quiet.log_severity_level = 4  # the batching probe may fail by design; keep stderr clean
-        return self.session.run(self.outputs, {k: np.asarray(v, self._dtype[k]) for k, v in feeds.items()}, quiet)
+        return self.session.run(
+            self.outputs, {k: np.asarray(v, self._dtype[k]) for k, v in feeds.items()}, quiet
+        )
 
     def _check(self, rng: np.random.Generator) -> bool:
-        pts = {k: (np.zeros((2,) + s[1:]) if self._int[k] else rng.uniform(-1, 1, (2,) + s[1:]))
-               for k, s in self.shapes.items()}
+        pts = {
+            k: (np.zeros((2,) + s[1:]) if self._int[k] else rng.uniform(-1, 1, (2,) + s[1:]))
+            for k, s in self.shapes.items()
+        }
         both = self._raw(pts)
         for i in range(2):
-            one = self._raw({k: v[i:i + 1] for k, v in pts.items()})
+            one = self._raw({k: v[i : i + 1] for k, v in pts.items()})
             for a, b in zip(both, one):
-                if a.shape[0] != 2 or a.shape[1:] != b.shape[1:] or \
-                        not np.allclose(a[i:i + 1], b, rtol=1e-4, atol=1e-5 * (1 + np.abs(b).max())):
+                if (
+                    a.shape[0] != 2
+                    or a.shape[1:] != b.shape[1:]
+                    or not np.allclose(a[i : i + 1], b, rtol=1e-4, atol=1e-5 * (1 + np.abs(b).max()))
+                ):
                     return False
         return True
 
@@ -415,21 +466,31 @@ class BatchedSession:
         ``stack`` gives S when nothing is fed (an output that is a constant of the model).
         """
         if not feeds:
-            return {o: np.broadcast_to(r.reshape(self.out_shapes[o]), (stack or 1,) + self.out_shapes[o])
-                    .astype(np.float64) for o, r in zip(self.outputs, self._raw({}))}
+            return {
+                o: np.broadcast_to(r.reshape(self.out_shapes[o]), (stack or 1,) + self.out_shapes[o]).astype(
+                    np.float64
+                )
+                for o, r in zip(self.outputs, self._raw({}))
+            }
         s = next(iter(feeds.values())).shape[0]
         parts: list[list[Array]] = [[] for _ in self.outputs]
         if self.batched:
             for i in range(0, s, self.rows):
-                res = self._raw({k: v[i:i + self.rows].reshape((-1,) + self.shapes[k][1:]) for k, v in feeds.items()})
+                res = self._raw(
+                    {k: v[i : i + self.rows].reshape((-1,) + self.shapes[k][1:]) for k, v in feeds.items()}
+                )
                 for p, r in zip(parts, res):
                     p.append(r)
         else:
             for i in range(s):
-                for p, r in zip(parts, self._raw({k: v[i].reshape(self.shapes[k]) for k, v in feeds.items()})):
+                for p, r in zip(
+                    parts, self._raw({k: v[i].reshape(self.shapes[k]) for k, v in feeds.items()})
+                ):
                     p.append(r[None])
-        return {o: np.concatenate(p).reshape((s,) + self.out_shapes[o]).astype(np.float64)
-                for o, p in zip(self.outputs, parts)}
+        return {
+            o: np.concatenate(p).reshape((s,) + self.out_shapes[o]).astype(np.float64)
+            for o, p in zip(self.outputs, parts)
+        }
 
 
 def _load(model, label: str) -> onnx.ModelProto:
@@ -457,18 +518,32 @@ class FDProvider(GradientProvider):
     precision = "float32"
     exact = False
 
-    def __init__(self, net: Network, model=None, step: float | None = None, batch_size: int | None = None,
-                 input_scale: float | None = None, warn_ratio: float = 0.05) -> None:
+    def __init__(
+        self,
+        net: Network,
+        model=None,
+        step: float | None = None,
+        batch_size: int | None = None,
+        input_scale: float | None = None,
+        warn_ratio: float = 0.05,
+    ) -> None:
         super().__init__(net)
         source = model if model is not None else net.meta.get("source")
         if source is None or isinstance(source, str) and source.startswith("<"):
-            raise GradientError("the fd provider runs the original ONNX model: pass model=<path, bytes or "
-                                "ModelProto> (the network was not loaded from a file)")
+            raise GradientError(
+                "the fd provider runs the original ONNX model: pass model=<path, bytes or "
+                "ModelProto> (the network was not loaded from a file)"
+            )
         self.label = source if isinstance(source, str | os.PathLike) else "<model>"
         self.model = _load(source, str(self.label))
         if step is not None and not (np.isfinite(step) and step > 0):
             raise InputError(f"fd step must be a positive finite number, got {step!r}")
-        self.step, self.batch_size, self.input_scale, self.warn_ratio = step, batch_size, input_scale, warn_ratio
+        self.step, self.batch_size, self.input_scale, self.warn_ratio = (
+            step,
+            batch_size,
+            input_scale,
+            warn_ratio,
+        )
         self._sessions: dict[tuple, BatchedSession] = {}
 
     def _onnx_name(self, tensor: str) -> str:
@@ -481,9 +556,14 @@ class FDProvider(GradientProvider):
             onnx_out = self._onnx_name(output)
             cut, reached = cut_model(self.model, sorted(fed), [onnx_out], str(self.label))
             size = max(int(np.prod(self.net.tensor(t).shape)) for t in reached) if reached else 1
-            rows = self.batch_size or int(np.clip(2 ** 22 // max(size, 1), 1, 2048))
-            sess = BatchedSession(cut, {t: self.net.tensor(t).shape for t in reached}, [onnx_out],
-                                  {onnx_out: self.net.tensor(output).shape}, rows=rows)
+            rows = self.batch_size or int(np.clip(2**22 // max(size, 1), 1, 2048))
+            sess = BatchedSession(
+                cut,
+                {t: self.net.tensor(t).shape for t in reached},
+                [onnx_out],
+                {onnx_out: self.net.tensor(output).shape},
+                rows=rows,
+            )
             self._sessions[key] = sess
         sess = self._sessions[key]
         return sess, list(sess.shapes)
@@ -502,9 +582,11 @@ class FDProvider(GradientProvider):
     def _check_step(self, x: Array, h: Array) -> None:
         scale = self.input_scale if self.input_scale is not None else float(np.abs(x).max())
         if h.max() > self.warn_ratio * scale:
-            warnings.warn(f"fd step {h.max():.2g} is large relative to the input scale {scale:.2g} (max |x|); "
-                          f"finite differences may be inaccurate: pass step= or rescale the input",
-                          stacklevel=3)
+            warnings.warn(
+                f"fd step {h.max():.2g} is large relative to the input scale {scale:.2g} (max |x|); "
+                f"finite differences may be inaccurate: pass step= or rescale the input",
+                stacklevel=3,
+            )
 
     def vjp(self, feeds, output, cotangent, wrt, softmax_axis=None):
         self.net.tensor(wrt)
@@ -516,11 +598,25 @@ class FDProvider(GradientProvider):
         x = np.asarray(feeds[wrt], dtype=np.float64)
         h = self.steps(x)
         self._check_step(x, h)
-        return np.stack([self.partial({k: feeds[k][s] for k in reached}, output, cotangent[s], wrt, softmax_axis,
-                                      h=h[s]).reshape(x.shape[1:]) for s in range(x.shape[0])])
+        return np.stack(
+            [
+                self.partial(
+                    {k: feeds[k][s] for k in reached}, output, cotangent[s], wrt, softmax_axis, h=h[s]
+                ).reshape(x.shape[1:])
+                for s in range(x.shape[0])
+            ]
+        )
 
-    def partial(self, point: dict[str, Array], output: str, cotangent: Array, wrt: str,
-                softmax_axis: int | None = None, coordinates: Array | None = None, h: Array | None = None) -> Array:
+    def partial(
+        self,
+        point: dict[str, Array],
+        output: str,
+        cotangent: Array,
+        wrt: str,
+        softmax_axis: int | None = None,
+        coordinates: Array | None = None,
+        h: Array | None = None,
+    ) -> Array:
         """Central differences at one point for the flat ``coordinates`` of ``wrt`` (all by default)."""
         sess, reached = self.session(list(point), output)
         x = np.asarray(point[wrt], dtype=np.float64).reshape(-1)
@@ -534,18 +630,18 @@ class FDProvider(GradientProvider):
         onnx_out = self._onnx_name(output)
         chunk = max(1, sess.rows // 2)
         for i in range(0, coords.size, chunk):
-            c = coords[i:i + chunk]
+            c = coords[i : i + chunk]
             k = c.size
             rows = np.repeat(xf[None], 2 * k, axis=0)
-            rows[np.arange(k), c] = plus[i:i + k]
-            rows[k + np.arange(k), c] = minus[i:i + k]
+            rows[np.arange(k), c] = plus[i : i + k]
+            rows[k + np.arange(k), c] = minus[i : i + k]
             fed = {t: np.repeat(np.asarray(point[t])[None], 2 * k, axis=0) for t in reached if t != wrt}
             fed[wrt] = rows.reshape((2 * k,) + self.net.tensor(wrt).shape)
             out = sess.run(fed)[onnx_out]
             if softmax_axis is not None:
                 out = softmax(out, softmax_axis + 1)
             f = _reduce(out * cotangent[None])
-            grad[i:i + k] = (f[:k] - f[k:]) / denom[i:i + k]
+            grad[i : i + k] = (f[:k] - f[k:]) / denom[i : i + k]
         if coordinates is not None:
             return grad
         return grad.reshape(np.shape(point[wrt]))
@@ -566,12 +662,23 @@ class ExternalProvider(GradientProvider):
     name = "external"
     precision = "float32"
 
-    def __init__(self, net: Network, model=None, gradient_output: str | None = None, input_name: str | None = None,
-                 cotangent_input: str | None = None, target=None, kind: str = "logit", tensor: str | None = None,
-                 output: str | None = None) -> None:
+    def __init__(
+        self,
+        net: Network,
+        model=None,
+        gradient_output: str | None = None,
+        input_name: str | None = None,
+        cotangent_input: str | None = None,
+        target=None,
+        kind: str = "logit",
+        tensor: str | None = None,
+        output: str | None = None,
+    ) -> None:
         super().__init__(net)
         if model is None or not gradient_output:
-            raise GradientError("the external provider needs model=<ONNX gradient model> and gradient_output=<name>")
+            raise GradientError(
+                "the external provider needs model=<ONNX gradient model> and gradient_output=<name>"
+            )
         self.model = _load(model, "external gradient model")
         self.tensor = tensor or net.input.name
         self.output = resolve_output(net, output)
@@ -579,21 +686,29 @@ class ExternalProvider(GradientProvider):
         inits = {t.name for t in g.initializer}
         ins = [i.name for i in g.input if i.name not in inits]
         if gradient_output not in {o.name for o in g.output}:
-            raise GradientError(f"external gradient model has no output {gradient_output!r}; outputs: "
-                                f"{[o.name for o in g.output]}")
+            raise GradientError(
+                f"external gradient model has no output {gradient_output!r}; outputs: "
+                f"{[o.name for o in g.output]}"
+            )
         if cotangent_input is not None and cotangent_input not in ins:
             raise GradientError(f"external gradient model has no input {cotangent_input!r}; inputs: {ins}")
         rest = [i for i in ins if i != cotangent_input]
-        self.input_name = input_name or (self.tensor if self.tensor in rest else (rest[0] if len(rest) == 1 else None))
+        self.input_name = input_name or (
+            self.tensor if self.tensor in rest else (rest[0] if len(rest) == 1 else None)
+        )
         if self.input_name not in rest:
-            raise GradientError(f"external gradient model: name the input that takes tensor {self.tensor!r} with "
-                                f"input_name=; inputs: {rest}")
+            raise GradientError(
+                f"external gradient model: name the input that takes tensor {self.tensor!r} with "
+                f"input_name=; inputs: {rest}"
+            )
         self.gradient_output, self.cotangent_input = gradient_output, cotangent_input
         out_shape = net.tensor(self.output).shape
         self.fixed = None if target is None else target_index(out_shape, target)
         if cotangent_input is None and self.fixed is None:
-            raise GradientError("external gradient model without a cotangent input: give the unit it "
-                                "differentiates as target=")
+            raise GradientError(
+                "external gradient model without a cotangent input: give the unit it "
+                "differentiates as target="
+            )
         self.kind = target_kind(net, kind)
         shapes = {self.input_name: net.tensor(self.tensor).shape}
         if cotangent_input:
@@ -601,23 +716,32 @@ class ExternalProvider(GradientProvider):
         declared = next(i for i in g.input if i.name == self.input_name).type.tensor_type.shape.dim
         # a model taking stacks (S, *shape), like the graphs `OnnxProvider.save` writes, is run as is
         self.stacked = len(declared) == len(shapes[self.input_name]) + 1
-        self.session = _session(self.model) if self.stacked else BatchedSession(
-            self.model, shapes, [gradient_output], {gradient_output: net.tensor(self.tensor).shape})
+        self.session = (
+            _session(self.model)
+            if self.stacked
+            else BatchedSession(
+                self.model, shapes, [gradient_output], {gradient_output: net.tensor(self.tensor).shape}
+            )
+        )
 
     def outputs(self, feeds, output):
         return self.net.run(feeds, [output])[output]
 
     def vjp(self, feeds, output, cotangent, wrt, softmax_axis=None):
         if wrt != self.tensor or set(feeds) != {wrt} or output != self.output:
-            raise GradientError(f"the external gradient model gives d({self.output})/d({self.tensor}) from "
-                                f"{self.tensor!r} alone; asked for d({output})/d({wrt}) from {sorted(feeds)}")
+            raise GradientError(
+                f"the external gradient model gives d({self.output})/d({self.tensor}) from "
+                f"{self.tensor!r} alone; asked for d({output})/d({wrt}) from {sorted(feeds)}"
+            )
         run = {self.input_name: feeds[wrt]}
         if self.cotangent_input is None:
             want = one_hot(cotangent.shape[1:], [self.fixed] * cotangent.shape[0])
             kind = "logit" if softmax_axis is None else "probability"
             if kind != self.kind or not np.array_equal(cotangent, want):
-                raise GradientError(f"the external gradient model differentiates the {self.kind} of unit "
-                                    f"{self.fixed}; asked for another target ({kind})")
+                raise GradientError(
+                    f"the external gradient model differentiates the {self.kind} of unit "
+                    f"{self.fixed}; asked for another target ({kind})"
+                )
         else:
             cot = cotangent
             if softmax_axis is not None:
@@ -631,9 +755,18 @@ class ExternalProvider(GradientProvider):
 
 
 # -- the public entry point ---------------------------------------------------------------------------------
-def gradient(net: Network, x, *, target=None, tensor: str | None = None, output: str | None = None,
-             output_name: str | None = None, provider: str | GradientProvider = "ir",
-             batch_size: int | None = None, **provider_options) -> Array:
+def gradient(
+    net: Network,
+    x,
+    *,
+    target=None,
+    tensor: str | None = None,
+    output: str | None = None,
+    output_name: str | None = None,
+    provider: str | GradientProvider = "ir",
+    batch_size: int | None = None,
+    **provider_options,
+) -> Array:
     """Gradient of one output unit (logit or softmax probability) w.r.t. ``tensor`` at the points ``x``.
 
     ``x`` holds model inputs (array or dict, the IR's point conventions); ``tensor`` defaults to the single
@@ -659,8 +792,10 @@ def gradient(net: Network, x, *, target=None, tensor: str | None = None, output:
     idx = [target_index(shape, target, None if values is None else values[i]) for i in range(s)]
     cot = one_hot(shape, idx)
     step = batch_size or s
-    parts = [prov.vjp({k: v[i:i + step] for k, v in feeds.items()}, out, cot[i:i + step], wrt, axis)
-             for i in range(0, s, step)]
+    parts = [
+        prov.vjp({k: v[i : i + step] for k, v in feeds.items()}, out, cot[i : i + step], wrt, axis)
+        for i in range(0, s, step)
+    ]
     return unstack(np.concatenate(parts), mode if _tensor_follows(net, wrt, mode) else "stacked")
 
 

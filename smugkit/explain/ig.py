@@ -31,7 +31,7 @@ from smugkit.ir import Network
 Array = np.ndarray
 RULES = ("riemann_left", "riemann_right", "riemann_mid", "trapezoid", "gauss_legendre")
 BASELINES = ("zeros", "black", "white", "black_white", "blur", "uniform")
-MAX_BYTES = 256 * 2 ** 20
+MAX_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -66,10 +66,12 @@ class IGResult:
 
     def summary(self) -> str:
         """One line: target, rule, steps and the completeness error."""
-        return (f"IG of {self.output} {self.target} of {self.output_name!r} w.r.t. {self.tensor!r}: "
-                f"{self.rule} x{self.steps}, baseline {self.baseline}, provider {self.provider}; "
-                f"sum {float(np.sum(self.attributions)):.6g} vs f(x)-f(b) {self.f_x - self.f_baseline:.6g} "
-                f"(error {self.completeness_error:.2e}, relative {self.relative_error:.2e})")
+        return (
+            f"IG of {self.output} {self.target} of {self.output_name!r} w.r.t. {self.tensor!r}: "
+            f"{self.rule} x{self.steps}, baseline {self.baseline}, provider {self.provider}; "
+            f"sum {float(np.sum(self.attributions)):.6g} vs f(x)-f(b) {self.f_x - self.f_baseline:.6g} "
+            f"(error {self.completeness_error:.2e}, relative {self.relative_error:.2e})"
+        )
 
 
 def quadrature(rule: str, steps: int) -> tuple[Array, Array]:
@@ -105,8 +107,15 @@ def spatial_axes(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(range(len(shape)))
 
 
-def make_baseline(kind, x: Array, *, input_range: tuple[float, float] = (0.0, 1.0), blur_sigma: float | None = None,
-                  axes: tuple[int, ...] | None = None, seed: int = 0) -> Array:
+def make_baseline(
+    kind,
+    x: Array,
+    *,
+    input_range: tuple[float, float] = (0.0, 1.0),
+    blur_sigma: float | None = None,
+    axes: tuple[int, ...] | None = None,
+    seed: int = 0,
+) -> Array:
     """One input baseline of ``x``'s (model) shape: zeros, black, white, blur, uniform noise or an array."""
     lo, hi = float(input_range[0]), float(input_range[1])
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
@@ -148,34 +157,66 @@ def _batch_size(net: Network, tensor: str, batch_size: int | None, n: int) -> in
     return int(np.clip(MAX_BYTES // max(per_point, 1), 1, n))
 
 
-def _path_integral(prov: GradientProvider, fixed: dict[str, Array], tensor: str, start: Array, end: Array,
-                   output: str, cot: Array, axis: int | None, alphas: Array, weights: Array, batch: int) -> Array:
+def _path_integral(
+    prov: GradientProvider,
+    fixed: dict[str, Array],
+    tensor: str,
+    start: Array,
+    end: Array,
+    output: str,
+    cot: Array,
+    axis: int | None,
+    alphas: Array,
+    weights: Array,
+    batch: int,
+) -> Array:
     """``(end - start) * sum_k w_k grad(start + a_k (end - start))`` over the tensor's model shape."""
     diff = end - start
     acc = np.zeros(start.shape)
     for i in range(0, alphas.size, batch):
-        a = alphas[i:i + batch]
+        a = alphas[i : i + batch]
         pts = start[None] + a.reshape((-1,) + (1,) * start.ndim) * diff[None]
         feeds = {k: np.repeat(v[None], a.size, axis=0) for k, v in fixed.items()}
         feeds[tensor] = pts
         g = prov.vjp(feeds, output, np.repeat(cot[None], a.size, axis=0), tensor, axis)
-        acc += np.tensordot(weights[i:i + batch], g, axes=1)
+        acc += np.tensordot(weights[i : i + batch], g, axes=1)
     return diff * acc
 
 
-def _values(prov: GradientProvider, fixed: dict[str, Array], tensor: str, points: list[Array], output: str,
-            cot: Array, axis: int | None) -> Array:
+def _values(
+    prov: GradientProvider,
+    fixed: dict[str, Array],
+    tensor: str,
+    points: list[Array],
+    output: str,
+    cot: Array,
+    axis: int | None,
+) -> Array:
     feeds = {k: np.repeat(v[None], len(points), axis=0) for k, v in fixed.items()}
     feeds[tensor] = np.stack(points)
     return prov.target_values(feeds, output, np.repeat(cot[None], len(points), axis=0), axis)
 
 
-def integrated_gradients(net: Network, x, *, target=None, tensor: str | None = None, baseline="zeros",
-                         steps: int = 200, rule: str = "riemann_mid", output: str | None = None,
-                         output_name: str | None = None, provider: str | GradientProvider = "ir",
-                         batch_size: int | None = None, seed: int = 0, input_range: tuple[float, float] = (0.0, 1.0),
-                         blur_sigma: float | None = None, blur_axes: tuple[int, ...] | None = None,
-                         tensor_baseline: str | None = None, provider_options: dict | None = None) -> IGResult:
+def integrated_gradients(
+    net: Network,
+    x,
+    *,
+    target=None,
+    tensor: str | None = None,
+    baseline="zeros",
+    steps: int = 200,
+    rule: str = "riemann_mid",
+    output: str | None = None,
+    output_name: str | None = None,
+    provider: str | GradientProvider = "ir",
+    batch_size: int | None = None,
+    seed: int = 0,
+    input_range: tuple[float, float] = (0.0, 1.0),
+    blur_sigma: float | None = None,
+    blur_axes: tuple[int, ...] | None = None,
+    tensor_baseline: str | None = None,
+    provider_options: dict | None = None,
+) -> IGResult:
     """Integrated Gradients of one output unit for one point ``x``, on the input or an internal ``tensor``.
 
     ``baseline``: "zeros", "black" (input_range low), "white" (input_range high), "black_white" (the average of
@@ -196,21 +237,37 @@ def integrated_gradients(net: Network, x, *, target=None, tensor: str | None = N
     is_input = tensor in point
     fixed = _fixed_inputs(net, out, tensor, point)
     value = point[tensor] if is_input else np.asarray(net.run(point, [tensor])[tensor], dtype=np.float64)
-    starts, desc = _starts(net, tensor, is_input, point, value, baseline, tensor_baseline, input_range,
-                           blur_sigma, blur_axes, seed)
+    starts, desc = _starts(
+        net,
+        tensor,
+        is_input,
+        point,
+        value,
+        baseline,
+        tensor_baseline,
+        input_range,
+        blur_sigma,
+        blur_axes,
+        seed,
+    )
     options = dict(provider_options or {})
     if provider == "fd" and "input_scale" not in options:  # the scale of the path, not of each step's point
         options["input_scale"] = max(float(np.abs(v).max()) for v in [value, *starts])
     prov = get_provider(provider, net, **options)
 
     shape = net.tensor(out).shape
-    values = prov.outputs({tensor: value[None], **{k: v[None] for k, v in fixed.items()}}, out)[0] \
-        if target is None else None
+    values = (
+        prov.outputs({tensor: value[None], **{k: v[None] for k, v in fixed.items()}}, out)[0]
+        if target is None
+        else None
+    )
     idx = target_index(shape, target, values)
     cot = one_hot(shape, [idx])[0]
     axis = len(shape) - 1 if kind == "probability" else None
     batch = _batch_size(net, tensor, batch_size, alphas.size)
-    attrs = [_path_integral(prov, fixed, tensor, s, value, out, cot, axis, alphas, weights, batch) for s in starts]
+    attrs = [
+        _path_integral(prov, fixed, tensor, s, value, out, cot, axis, alphas, weights, batch) for s in starts
+    ]
     fvals = _values(prov, fixed, tensor, [value, *starts], out, cot, axis)
     attr = np.mean(attrs, axis=0)
     f_x, f_b = float(fvals[0]), float(np.mean(fvals[1:]))
@@ -220,14 +277,33 @@ def integrated_gradients(net: Network, x, *, target=None, tensor: str | None = N
     attr = unstack(attr[None], tensor_mode)
     if squeeze and attr.ndim and attr.shape[0] == 1:
         attr = attr[0]
-    return IGResult(attributions=attr, tensor=tensor, output_name=out, target=idx,
-                    output=kind, steps=int(steps), rule=rule, baseline=desc, provider=prov.name, f_x=f_x,
-                    f_baseline=f_b, completeness_error=err, relative_error=rel,
-                    evaluations=len(starts) * alphas.size, seconds=time.perf_counter() - t0,
-                    baseline_value=np.mean(starts, axis=0),
-                    options={"batch_size": batch, "seed": seed, "input_range": [float(v) for v in input_range],
-                             "blur_sigma": blur_sigma, "blur_axes": None if blur_axes is None else list(blur_axes),
-                             "tensor_baseline": tensor_baseline, "precision": prov.precision})
+    return IGResult(
+        attributions=attr,
+        tensor=tensor,
+        output_name=out,
+        target=idx,
+        output=kind,
+        steps=int(steps),
+        rule=rule,
+        baseline=desc,
+        provider=prov.name,
+        f_x=f_x,
+        f_baseline=f_b,
+        completeness_error=err,
+        relative_error=rel,
+        evaluations=len(starts) * alphas.size,
+        seconds=time.perf_counter() - t0,
+        baseline_value=np.mean(starts, axis=0),
+        options={
+            "batch_size": batch,
+            "seed": seed,
+            "input_range": [float(v) for v in input_range],
+            "blur_sigma": blur_sigma,
+            "blur_axes": None if blur_axes is None else list(blur_axes),
+            "tensor_baseline": tensor_baseline,
+            "precision": prov.precision,
+        },
+    )
 
 
 def _single_point(net: Network, x) -> tuple[dict[str, Array], str, bool]:
@@ -237,7 +313,11 @@ def _single_point(net: Network, x) -> tuple[dict[str, Array], str, bool]:
     n = next(iter(feeds.values())).shape[0]
     if n != 1:
         raise InputError(f"integrated_gradients explains one point; got {n} (loop over the points)")
-    return {k: v[0] if v.dtype.kind in "iu" else v[0].astype(np.float64) for k, v in feeds.items()}, mode, squeeze
+    return (
+        {k: v[0] if v.dtype.kind in "iu" else v[0].astype(np.float64) for k, v in feeds.items()},
+        mode,
+        squeeze,
+    )
 
 
 def _float_tensor(net: Network, tensor: str | None):
@@ -248,8 +328,10 @@ def _float_tensor(net: Network, tensor: str | None):
         tensor = net.input.name
     info = net.tensor(tensor)
     if info.dtype.startswith(("int", "uint")):
-        raise GradientError(f"tensor {tensor!r} holds integer ids ({info.dtype}); integrate on a float tensor "
-                            f"such as an embedding output instead")
+        raise GradientError(
+            f"tensor {tensor!r} holds integer ids ({info.dtype}); integrate on a float tensor "
+            f"such as an embedding output instead"
+        )
     return tensor, info
 
 
@@ -273,14 +355,27 @@ def _as_model_shape(net: Network, x) -> tuple[object, bool]:
     return x, False
 
 
-def _starts(net: Network, tensor: str, is_input: bool, point: dict[str, Array], value: Array, baseline,
-            tensor_baseline: str | None, input_range, blur_sigma, blur_axes, seed) -> tuple[list[Array], str]:
+def _starts(
+    net: Network,
+    tensor: str,
+    is_input: bool,
+    point: dict[str, Array],
+    value: Array,
+    baseline,
+    tensor_baseline: str | None,
+    input_range,
+    blur_sigma,
+    blur_axes,
+    seed,
+) -> tuple[list[Array], str]:
     """The path start(s) for the tensor (two for black_white) and a description of the baseline."""
     kinds = ["black", "white"] if isinstance(baseline, str) and baseline == "black_white" else [baseline]
     name = baseline if isinstance(baseline, str) else "array"
     if is_input:
-        return [make_baseline(k, value, input_range=input_range, blur_sigma=blur_sigma, axes=blur_axes, seed=seed)
-                for k in kinds], name
+        return [
+            make_baseline(k, value, input_range=input_range, blur_sigma=blur_sigma, axes=blur_axes, seed=seed)
+            for k in kinds
+        ], name
     if tensor_baseline not in (None, "zeros", "input"):
         raise InputError(f"tensor_baseline must be 'zeros', 'input' or None, got {tensor_baseline!r}")
     if not isinstance(baseline, str) and np.shape(baseline) == value.shape and tensor_baseline != "input":
@@ -288,8 +383,10 @@ def _starts(net: Network, tensor: str, is_input: bool, point: dict[str, Array], 
     mode = tensor_baseline or ("zeros" if isinstance(baseline, str) and baseline == "zeros" else "input")
     if mode == "zeros":
         if not (isinstance(baseline, str) and baseline == "zeros"):
-            raise InputError(f"baseline {name!r} is an input baseline but tensor_baseline='zeros' starts the path "
-                             f"at zeros of {tensor!r}; pass tensor_baseline='input' to map it through the network")
+            raise InputError(
+                f"baseline {name!r} is an input baseline but tensor_baseline='zeros' starts the path "
+                f"at zeros of {tensor!r}; pass tensor_baseline='input' to map it through the network"
+            )
         return [np.zeros_like(value)], f"zeros of {tensor!r}"
     if len(net.inputs) != 1:
         raise InputError("tensor_baseline='input' needs a single-input model")

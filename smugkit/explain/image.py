@@ -53,7 +53,9 @@ class ImageLayout:
         return np.transpose(shaped, np.argsort(perm)).copy()
 
 
-def detect_layout(net: Network, layout: str = "auto", image_shape: tuple[int, int] | None = None) -> ImageLayout:
+def detect_layout(
+    net: Network, layout: str = "auto", image_shape: tuple[int, int] | None = None
+) -> ImageLayout:
     """Find the image axes of the (single) model input; ``layout`` overrides the guess."""
     if layout not in LAYOUTS:
         raise InputError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
@@ -79,8 +81,10 @@ def detect_layout(net: Network, layout: str = "auto", image_shape: tuple[int, in
         if side * side == n:
             return ImageLayout(shape, "flat-square", side, side, 1, None, None, None)
         return ImageLayout(shape, "flat", 1, n, 1, None, None, None)
-    raise InputError(f"input {net.input.name!r} of shape {list(shape)} is not an image in layout {layout!r}; "
-                     f"choose --layout among {', '.join(LAYOUTS[1:])}")
+    raise InputError(
+        f"input {net.input.name!r} of shape {list(shape)} is not an image in layout {layout!r}; "
+        f"choose --layout among {', '.join(LAYOUTS[1:])}"
+    )
 
 
 def _guess(net: Network, core: tuple[int, ...]) -> str:
@@ -99,8 +103,10 @@ def _guess(net: Network, core: tuple[int, ...]) -> str:
         n = core[0]
         if math.isqrt(n) ** 2 == n and n >= 9:
             return "flat"
-    raise InputError(f"input {net.input.name!r} of shape {list(net.input.shape)} does not look like an image; "
-                     f"pass layout='flat' (windows over the flat features) or another layout")
+    raise InputError(
+        f"input {net.input.name!r} of shape {list(net.input.shape)} does not look like an image; "
+        f"pass layout='flat' (windows over the flat features) or another layout"
+    )
 
 
 @dataclass(frozen=True)

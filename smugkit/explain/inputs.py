@@ -14,8 +14,15 @@ from smugkit.ir import Network
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
-def read_input(path: str | Path, net: Network, *, resize: bool = False, scale: float | None = None,
-               grayscale: bool | None = None, layout: str = "auto") -> np.ndarray:
+def read_input(
+    path: str | Path,
+    net: Network,
+    *,
+    resize: bool = False,
+    scale: float | None = None,
+    grayscale: bool | None = None,
+    layout: str = "auto",
+) -> np.ndarray:
     """An input array of the model's input shape; images are converted to its layout and channel count."""
     path = Path(path)
     if not path.is_file():
@@ -34,23 +41,28 @@ def read_input(path: str | Path, net: Network, *, resize: bool = False, scale: f
     elif suffix in IMAGE_SUFFIXES:
         return _read_image(path, net, resize, 1 / 255 if scale is None else scale, grayscale, layout)
     else:
-        raise InputError(f"{path}: unknown input type {suffix!r}; use .npy, .json or an image "
-                         f"({', '.join(sorted(IMAGE_SUFFIXES))})")
+        raise InputError(
+            f"{path}: unknown input type {suffix!r}; use .npy, .json or an image "
+            f"({', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
     shape = net.input.shape
     if x.shape != shape and x.size == int(np.prod(shape)):
         squeezed = tuple(d for d in shape if d != 1)
         if tuple(d for d in x.shape if d != 1) == squeezed:
             x = x.reshape(shape)
     if x.shape != shape:
-        raise InputError(f"{path}: array of shape {list(x.shape)} does not fit the model input "
-                         f"{net.input.name!r} of shape {list(shape)}")
+        raise InputError(
+            f"{path}: array of shape {list(x.shape)} does not fit the model input "
+            f"{net.input.name!r} of shape {list(shape)}"
+        )
     if scale is not None:
         x = x * scale
     return x.astype(np.float64)
 
 
-def _read_image(path: Path, net: Network, resize: bool, scale: float, grayscale: bool | None,
-                layout: str) -> np.ndarray:
+def _read_image(
+    path: Path, net: Network, resize: bool, scale: float, grayscale: bool | None, layout: str
+) -> np.ndarray:
     try:
         from PIL import Image
     except ImportError as e:
@@ -67,8 +79,10 @@ def _read_image(path: Path, net: Network, resize: bool, scale: float, grayscale:
     img = img.convert("L" if grey else "RGB")
     if (img.height, img.width) != (lay.height, lay.width):
         if not resize:
-            raise InputError(f"{path}: image is {img.width}x{img.height} but the model takes "
-                             f"{lay.width}x{lay.height}; pass --resize to resize it")
+            raise InputError(
+                f"{path}: image is {img.width}x{img.height} but the model takes "
+                f"{lay.width}x{lay.height}; pass --resize to resize it"
+            )
         img = img.resize((lay.width, lay.height), Image.BILINEAR)
     arr = np.asarray(img, dtype=np.float64) * scale
     if arr.ndim == 2:

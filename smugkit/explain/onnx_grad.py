@@ -94,10 +94,12 @@ EMITTERS: dict[str, tuple[Forward, Backward]] = {}
 
 def emitter(*op_types: str):
     """Register forward and VJP emitters (a class with static ``fwd`` and ``bwd``) for IR op types."""
+
     def deco(cls):
         for t in op_types:
             EMITTERS[t] = (cls.fwd, cls.bwd)
         return cls
+
     return deco
 
 
@@ -162,8 +164,12 @@ def _four(shape: tuple[int, ...], one_d: bool) -> tuple[int, ...]:
 
 def _conv_attrs(a: dict, weight_shape) -> dict:
     t, l, bt, r = a["pads4"]
-    return {"kernel_shape": list(weight_shape[2:]), "strides": list(a["strides"]),
-            "dilations": list(a["dilations"]), "pads": [t, l, bt, r]}
+    return {
+        "kernel_shape": list(weight_shape[2:]),
+        "strides": list(a["strides"]),
+        "dilations": list(a["dilations"]),
+        "pads": [t, l, bt, r],
+    }
 
 
 def _transposed(b: _Builder, g4: str, w4: str, a: dict, wshape, in4, out4, group: int) -> str:
@@ -241,8 +247,10 @@ class _Binary:
         else:
             ga = b.op("Div", [gy, c])
             parts = (ga, b.op("Neg", [b.op("Div", [b.op("Mul", [ga, a]), c])]))
-        return [_unbroadcast(b, parts[s], tuple(n.yshape), xshape)
-                for s, xshape in zip(n.op.attrs["slots"], n.xshapes)]
+        return [
+            _unbroadcast(b, parts[s], tuple(n.yshape), xshape)
+            for s, xshape in zip(n.op.attrs["slots"], n.xshapes)
+        ]
 
 
 @emitter("Affine")
@@ -368,8 +376,14 @@ class _MaxPool:
         t, l, bt, r = a["pads4"]
         if t or l or bt or r:  # explicit -inf padding: padding never wins a max, as in the IR
             x4 = b.op("Pad", [x4, b.ints([0, 0, t, l, 0, 0, bt, r]), b.const(-np.inf)], mode="constant")
-        y4, idx = b.op("MaxPool", [x4], n_out=2, kernel_shape=list(a["kernel"]), strides=list(a["strides"]),
-                       dilations=list(a["dilations"]))
+        y4, idx = b.op(
+            "MaxPool",
+            [x4],
+            n_out=2,
+            kernel_shape=list(a["kernel"]),
+            strides=list(a["strides"]),
+            dilations=list(a["dilations"]),
+        )
         n.extra.update(padded=x4, idx=idx, padded_shape=(in4[0], in4[1] + t + bt, in4[2] + l + r))
         return b.reshape(y4, n.yshape)
 
@@ -377,8 +391,12 @@ class _MaxPool:
     def bwd(b, n, gy):
         a, e = n.op.attrs, n.extra
         flat = b.reshape(e["padded"], ())  # (S * N * C * Hp * Wp,) via Reshape [-1]
-        zeros = b.op("ConstantOfShape", [b.op("Shape", [flat])], value=numpy_helper.from_array(np.zeros(1, F32)))
-        g = b.op("ScatterElements", [zeros, b.reshape(e["idx"], ()), b.reshape(gy, ())], axis=0, reduction="add")
+        zeros = b.op(
+            "ConstantOfShape", [b.op("Shape", [flat])], value=numpy_helper.from_array(np.zeros(1, F32))
+        )
+        g = b.op(
+            "ScatterElements", [zeros, b.reshape(e["idx"], ()), b.reshape(gy, ())], axis=0, reduction="add"
+        )
         g4 = b.reshape(g, e["padded_shape"])
         t, l, bt, r = a["pads4"]
         if t or l or bt or r:
@@ -490,8 +508,11 @@ class _IndexMap:
             src = b.op("ScatterElements", [src, where, gsel], axis=1, reduction="add")
         out, start = [], 0
         for size, shape in zip(sizes, n.xshapes):
-            part = src if len(sizes) == 1 else b.op("Slice", [src, b.ints([start]), b.ints([start + size]),
-                                                               b.ints([1])])
+            part = (
+                src
+                if len(sizes) == 1
+                else b.op("Slice", [src, b.ints([start]), b.ints([start + size]), b.ints([1])])
+            )
             out.append(b.reshape(part, shape))
             start += size
         return out
@@ -517,8 +538,9 @@ def needed_nodes(net: Network, wanted: list[str], fed: set[str]) -> list[Op]:
         t = stack.pop()
         p = net.producer(t)
         if p is None:
-            raise InputError(f"tensor {t!r} is needed but neither fed nor computable from the fed tensors "
-                             f"{sorted(fed)}")
+            raise InputError(
+                f"tensor {t!r} is needed but neither fed nor computable from the fed tensors {sorted(fed)}"
+            )
         if p.name in need:
             continue
         need.add(p.name)
@@ -557,11 +579,14 @@ class GradientGraph:
 
             opts = ort.SessionOptions()
             opts.log_severity_level = 3
-            self._session = ort.InferenceSession(self.model.SerializeToString(), opts,
-                                                 providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(
+                self.model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
+            )
         return self._session
 
-    def run(self, feeds: dict[str, np.ndarray], cotangent: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def run(
+        self, feeds: dict[str, np.ndarray], cotangent: np.ndarray
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Stacked target values and gradients (float32) for stacked feeds and a stacked cotangent."""
         inputs = {}
         for name in self.feeds:
@@ -576,8 +601,9 @@ class GradientGraph:
         return vi.type.tensor_type.elem_type == TensorProto.INT64
 
 
-def build_gradient_graph(net: Network, feeds: list[str], output: str, wrt: list[str],
-                         softmax_axis: int | None = None) -> GradientGraph:
+def build_gradient_graph(
+    net: Network, feeds: list[str], output: str, wrt: list[str], softmax_axis: int | None = None
+) -> GradientGraph:
     """Emit the forward pass from ``feeds`` to ``output`` and the VJP of ``<cotangent, target>`` w.r.t. ``wrt``.
 
     ``softmax_axis`` (a model axis of ``output``) makes the target the softmax of ``output`` over that axis.
@@ -586,20 +612,28 @@ def build_gradient_graph(net: Network, feeds: list[str], output: str, wrt: list[
         net.tensor(t)
     for w in wrt:
         if net.tensors[w].dtype.startswith(("int", "uint")):
-            raise GradientError(f"tensor {w!r} holds integer ids ({net.tensors[w].dtype}); it has no gradient")
+            raise GradientError(
+                f"tensor {w!r} holds integer ids ({net.tensors[w].dtype}); it has no gradient"
+            )
     nodes = needed_nodes(net, [output, *wrt], set(feeds))
     missing = sorted({n.op_type for n in nodes} - set(EMITTERS))
     if missing:
         bad = [f"{n.op_type} {n.name!r}" for n in nodes if n.op_type in missing]
-        raise GradientError(f"cannot emit an ONNX gradient graph for node(s) {', '.join(bad)}: no emitter for "
-                            f"op type(s) {missing}; supported: {sorted(EMITTERS)}")
+        raise GradientError(
+            f"cannot emit an ONNX gradient graph for node(s) {', '.join(bad)}: no emitter for "
+            f"op type(s) {missing}; supported: {sorted(EMITTERS)}"
+        )
     b = _Builder(set(net.tensors) | {"cotangent", "target", "grad"})
     b.stack_ref = feeds[0]
     values = {f: f for f in feeds}
     emitted: dict[str, _Node] = {}
     for op in nodes:
-        n = _Node(op, [values[t] for t in op.inputs], [net.tensors[t].shape for t in op.inputs],
-                  net.tensors[op.output].shape)
+        n = _Node(
+            op,
+            [values[t] for t in op.inputs],
+            [net.tensors[t].shape for t in op.inputs],
+            net.tensors[op.output].shape,
+        )
         n.y = EMITTERS[op.op_type][0](b, n)
         values[op.output] = n.y
         emitted[op.name] = n
@@ -609,8 +643,9 @@ def build_gradient_graph(net: Network, feeds: list[str], output: str, wrt: list[
         target = b.op("Softmax", [target], axis=softmax_axis + 1)
     target = b.op("Identity", [target])
     cot = "cotangent" if "cotangent" not in net.tensors else b.fresh("cotangent")
-    grads: dict[str, str] = {output: _softmax_vjp(b, target, cot, softmax_axis + 1) if softmax_axis is not None
-                             else cot}
+    grads: dict[str, str] = {
+        output: _softmax_vjp(b, target, cot, softmax_axis + 1) if softmax_axis is not None else cot
+    }
     active = _depends_on(net, nodes, set(wrt))
     for op in reversed(nodes):
         gy = grads.get(op.output)
@@ -624,18 +659,28 @@ def build_gradient_graph(net: Network, feeds: list[str], output: str, wrt: list[
     for w in wrt:
         g = grads.get(w) or b.op("Mul", [values[w], b.const(0.0)])
         b.nodes.append(helper.make_node("Identity", [g], [grad_names[w]], name=grad_names[w]))
-        outs.append(helper.make_tensor_value_info(grad_names[w], TensorProto.FLOAT, ["S", *net.tensors[w].shape]))
+        outs.append(
+            helper.make_tensor_value_info(grad_names[w], TensorProto.FLOAT, ["S", *net.tensors[w].shape])
+        )
     b.nodes.append(helper.make_node("Identity", [target], ["target"], name="target"))
-    inputs = [helper.make_tensor_value_info(f, _onnx_type(net.tensors[f].dtype), ["S", *net.tensors[f].shape])
-              for f in feeds]
+    inputs = [
+        helper.make_tensor_value_info(f, _onnx_type(net.tensors[f].dtype), ["S", *net.tensors[f].shape])
+        for f in feeds
+    ]
     inputs.append(helper.make_tensor_value_info(cot, TensorProto.FLOAT, ["S", *out_shape]))
     outs.insert(0, helper.make_tensor_value_info("target", TensorProto.FLOAT, ["S", *out_shape]))
     graph = helper.make_graph(b.nodes, "smugkit_gradient", inputs, outs, initializer=b.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=9,
-                              producer_name="smugkit.explain.onnx_grad")
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        ir_version=9,
+        producer_name="smugkit.explain.onnx_grad",
+    )
     sm = "" if softmax_axis is None else f" (softmax over axis {softmax_axis})"
-    model.doc_string = (f"forward and vector-Jacobian product of {output!r}{sm} w.r.t. {list(wrt)}; float32; "
-                        f"leading axis S stacks points")
+    model.doc_string = (
+        f"forward and vector-Jacobian product of {output!r}{sm} w.r.t. {list(wrt)}; float32; "
+        f"leading axis S stacks points"
+    )
     onnx.checker.check_model(model)
     return GradientGraph(model, tuple(feeds), output, tuple(wrt), softmax_axis, cot, "target", grad_names)
 

@@ -10,8 +10,9 @@ from smugkit.errors import InputError
 REDUCTIONS = ("max", "sum")
 
 
-def smug_base(rows: sp.spmatrix, scores: np.ndarray, pixel_of_input: np.ndarray, n_pixels: int,
-              reduce: str = "max") -> np.ndarray:
+def smug_base(
+    rows: sp.spmatrix, scores: np.ndarray, pixel_of_input: np.ndarray, n_pixels: int, reduce: str = "max"
+) -> np.ndarray:
     """Per pixel, the max (or sum) of the scores of the neurons whose receptive field covers it.
 
     ``rows`` is the neurons' affine map over the input (its non-zero pattern is the receptive field);

@@ -40,8 +40,10 @@ def _input(net: Network, x) -> np.ndarray:
     if x.shape != shape and tuple(d for d in x.shape if d != 1) == squeezed:
         x = x.reshape(shape)  # e.g. (1, 28, 28) for a (1, 1, 28, 28) input
     if x.shape != shape:
-        raise InputError(f"input of shape {list(x.shape)} does not match the model input {net.input.name!r} "
-                         f"of shape {list(shape)}")
+        raise InputError(
+            f"input of shape {list(x.shape)} does not match the model input {net.input.name!r} "
+            f"of shape {list(shape)}"
+        )
     if not np.all(np.isfinite(x)):
         raise InputError("input contains NaN or Inf values")
     return x
@@ -57,17 +59,44 @@ def rank_neurons(net: Network, x: np.ndarray, label: int, steps: int, gradients:
     from smugkit.explain.ig import integrated_gradients
 
     fl = net.first_layer()
-    res = integrated_gradients(net, x, target=label, tensor=fl.post, baseline="zeros", steps=steps,
-                               output="probability", provider=gradients, seed=seed)
+    res = integrated_gradients(
+        net,
+        x,
+        target=label,
+        tensor=fl.post,
+        baseline="zeros",
+        steps=steps,
+        output="probability",
+        provider=gradients,
+        seed=seed,
+    )
     return np.asarray(res.attributions, np.float64).reshape(-1), res
 
 
-def explain(model, x, *, label: int | None = None, method: str = "smug", top_k: int = 100, gamma: float = 0.5,
-            window: int = 1, mask_value: float = 0.0, encoding: str = "first_layer", delta: float = 0.0,
-            score: str = "max", ig_steps: int = 200, gradients: str = "ir", backend: str | None = None,
-            timeout: float = 60.0, num_solutions: int = 1, seed: int = 0, layout: str = "auto",
-            strict: bool = False, certify_with_onnxruntime: bool = True,
-            progress: Callable[[str], None] | None = None) -> Explanation:
+def explain(
+    model,
+    x,
+    *,
+    label: int | None = None,
+    method: str = "smug",
+    top_k: int = 100,
+    gamma: float = 0.5,
+    window: int = 1,
+    mask_value: float = 0.0,
+    encoding: str = "first_layer",
+    delta: float = 0.0,
+    score: str = "max",
+    ig_steps: int = 200,
+    gradients: str = "ir",
+    backend: str | None = None,
+    timeout: float = 60.0,
+    num_solutions: int = 1,
+    seed: int = 0,
+    layout: str = "auto",
+    strict: bool = False,
+    certify_with_onnxruntime: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> Explanation:
     """Explain the prediction of ``model`` on ``x`` with a minimal window mask (see module docstring).
 
     ``progress`` is called with a short message as each stage starts.
@@ -108,21 +137,48 @@ def explain(model, x, *, label: int | None = None, method: str = "smug", top_k: 
     k = min(int(top_k), scores.size)
     say(f"encoding {encoding}: top {k} neurons, {wins.count} mask bits")
     t = time.perf_counter()
-    enc = encode(net, x, label, scores, top_k=k, gamma=gamma, windows=wins, mask_value=mask_value,
-                 encoding=encoding, delta=delta, strict=strict)
-    problem, mask_var, inst, kept, active, pre, C = (enc.problem, enc.mask_var, enc.instance, enc.kept,
-                                                     enc.active, enc.pre, enc.rows)
+    enc = encode(
+        net,
+        x,
+        label,
+        scores,
+        top_k=k,
+        gamma=gamma,
+        windows=wins,
+        mask_value=mask_value,
+        encoding=encoding,
+        delta=delta,
+        strict=strict,
+    )
+    problem, mask_var, inst, kept, active, pre, C = (
+        enc.problem,
+        enc.mask_var,
+        enc.instance,
+        enc.kept,
+        enc.active,
+        enc.pre,
+        enc.rows,
+    )
     t_encode = time.perf_counter() - t
 
     say(f"solving with {backend} (budget {timeout:g}s)")
     t = time.perf_counter()
     ones = np.ones(wins.count)
-    sol = backends.solve(problem, backend=backend, timeout=timeout, num_solutions=num_solutions, seed=seed,
-                         incumbent={mask_var.name: ones} if encoding == "first_layer" else None)
+    sol = backends.solve(
+        problem,
+        backend=backend,
+        timeout=timeout,
+        num_solutions=num_solutions,
+        seed=seed,
+        incumbent={mask_var.name: ones} if encoding == "first_layer" else None,
+    )
     t_solve = time.perf_counter() - t
     bits, status = _mask_from(sol, mask_var.name, wins.count, encoding)
-    alternatives = [np.rint(np.asarray(a[mask_var.name])).astype(int).reshape(-1).tolist()
-                    for a in getattr(sol, "alternatives", [])[1:]] if num_solutions > 1 else []
+    alternatives = [
+        np.rint(np.asarray(a[mask_var.name])).astype(int).reshape(-1).tolist()
+        for a in sol.alternatives
+        if a.has_assignment
+    ]
 
     # re-check the mask: exactly on the IR (float64) and on the real model (onnxruntime)
     say(f"certifying a mask of {int(bits.sum())} windows ({status}) with onnxruntime")
@@ -135,31 +191,83 @@ def explain(model, x, *, label: int | None = None, method: str = "smug", top_k: 
     cert = None
     if certify_with_onnxruntime:
         runner = OnnxRunner(net, [fl.pre, net.output.name])
-        cert = certify(runner, fl.pre, net.output.name, x, xm, xi, active, thresholds, label, True,
-                       logit_delta=delta if encoding == "full" else None).to_dict()
+        cert = certify(
+            runner,
+            fl.pre,
+            net.output.name,
+            x,
+            xm,
+            xi,
+            active,
+            thresholds,
+            label,
+            True,
+            logit_delta=delta if encoding == "full" else None,
+        ).to_dict()
     t_cert = time.perf_counter() - t
 
     pix = wins.layout.from_hw(np.arange(lay.height * lay.width).reshape(lay.height, lay.width)).reshape(-1)
     base = smug_base(C, scores[kept], pix, lay.height * lay.width, score).reshape(lay.height, lay.width)
     plane = wins.plane(bits)
     return Explanation(
-        model=str(net.meta.get("source")), label=label, probability=float(probs[label]), method=method,
+        model=str(net.meta.get("source")),
+        label=label,
+        probability=float(probs[label]),
+        method=method,
         encoding=encoding,
-        options=dict(top_k=int(top_k), gamma=gamma, window=window, mask_value=mask_value, encoding=encoding,
-                     delta=delta, score=score, ig_steps=ig_steps, gradients=gradients, backend=backend,
-                     timeout=timeout, num_solutions=num_solutions, seed=seed, layout=lay.name, strict=strict),
-        layout=lay.name, window=int(window), mask_bits=bits.astype(np.float64), mask_plane=plane,
-        saliency_base=base, saliency=base * plane, image=lay.to_hwc(x), status=status,
-        mask_size=int(bits.sum()), lower_bound=_finite(getattr(sol, "lower_bound", None)),
-        neurons={"tensor": fl.pre, "kept": kept.tolist(), "ig": scores[kept].tolist(),
-                 "activations": pre[kept].tolist(), "constrained": active.tolist(),
-                 "thresholds": thresholds.tolist()},
-        solution=sol.to_dict(), certificate=cert, exact_check=exact, alternatives=alternatives,
-        ig={"steps": ig_steps, "completeness_error": _finite(getattr(ig, "completeness_error", None)),
-            "provider": gradients},
-        timings={"ig": t_ig, "encode": t_encode, "solve": t_solve, "certify": t_cert,
-                 "total": time.perf_counter() - t_start},
-        versions=_versions(sol))
+        options={
+            "top_k": int(top_k),
+            "gamma": gamma,
+            "window": window,
+            "mask_value": mask_value,
+            "encoding": encoding,
+            "delta": delta,
+            "score": score,
+            "ig_steps": ig_steps,
+            "gradients": gradients,
+            "backend": backend,
+            "timeout": timeout,
+            "num_solutions": num_solutions,
+            "seed": seed,
+            "layout": lay.name,
+            "strict": strict,
+        },
+        layout=lay.name,
+        window=int(window),
+        mask_bits=bits.astype(np.float64),
+        mask_plane=plane,
+        saliency_base=base,
+        saliency=base * plane,
+        image=lay.to_hwc(x),
+        status=status,
+        mask_size=int(bits.sum()),
+        lower_bound=_finite(getattr(sol, "lower_bound", None)),
+        neurons={
+            "tensor": fl.pre,
+            "kept": kept.tolist(),
+            "ig": scores[kept].tolist(),
+            "activations": pre[kept].tolist(),
+            "constrained": active.tolist(),
+            "thresholds": thresholds.tolist(),
+        },
+        solution=sol.to_dict(),
+        certificate=cert,
+        exact_check=exact,
+        alternatives=alternatives,
+        ig={
+            "steps": ig_steps,
+            "completeness_error": _finite(getattr(ig, "completeness_error", None)),
+            "provider": gradients,
+        },
+        timings={
+            "ig": t_ig,
+            "encode": t_encode,
+            "solve": t_solve,
+            "certify": t_cert,
+            "total": time.perf_counter() - t_start,
+        },
+        versions=_versions(sol),
+    )
 
 
 @dataclass
@@ -176,9 +284,20 @@ class Encoded:
     offset: np.ndarray  # their constant terms: pre[kept] = rows @ x + offset
 
 
-def encode(net: Network, x: np.ndarray, label: int, scores: np.ndarray, *, top_k: int, gamma: float,
-           windows, mask_value: float = 0.0, encoding: str = "first_layer", delta: float = 0.0,
-           strict: bool = False) -> Encoded:
+def encode(
+    net: Network,
+    x: np.ndarray,
+    label: int,
+    scores: np.ndarray,
+    *,
+    top_k: int,
+    gamma: float,
+    windows,
+    mask_value: float = 0.0,
+    encoding: str = "first_layer",
+    delta: float = 0.0,
+    strict: bool = False,
+) -> Encoded:
     """Keep the top-k neurons by score and build the chosen encoding as a DSL problem."""
     fl = net.first_layer()
     pre = net.run(x, [fl.pre])[fl.pre].reshape(-1)
@@ -186,7 +305,9 @@ def encode(net: Network, x: np.ndarray, label: int, scores: np.ndarray, *, top_k
     pos = np.flatnonzero(pre[kept] > 0)
     C, off = affine_rows(net, fl.pre, kept)
     if encoding == "first_layer":
-        inst = first_layer_instance(net, x, kept[pos], gamma, windows, mask_value, strict, rows=(C[pos], off[pos]))
+        inst = first_layer_instance(
+            net, x, kept[pos], gamma, windows, mask_value, strict, rows=(C[pos], off[pos])
+        )
         problem, mask_var = _first_layer_problem(inst)
     else:
         from smugkit.explain.full import full_network_problem
@@ -217,8 +338,10 @@ def _mask_from(sol, name: str, n: int, encoding: str) -> tuple[np.ndarray, str]:
         return np.rint(np.asarray(a[name], dtype=np.float64)).reshape(-1).astype(int), sol.status
     if encoding == "first_layer" and sol.status in ("unknown", "feasible"):
         return np.ones(n, dtype=int), "feasible"
-    raise ModelError(f"no mask found: solver status {sol.status!r}"
-                     + (" (the label cannot be kept with this delta)" if sol.status == "infeasible" else ""))
+    raise ModelError(
+        f"no mask found: solver status {sol.status!r}"
+        + (" (the label cannot be kept with this delta)" if sol.status == "infeasible" else "")
+    )
 
 
 def _exact_check(net, pre_name, xm, neurons, thresholds, label, delta, encoding, strict) -> dict:
@@ -241,8 +364,11 @@ def _versions(sol) -> dict:
     import onnx
     import onnxruntime
 
-    return {"smugkit": smugkit.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
-            "numpy": np.__version__, "python": platform.python_version(),
-            "backend": sol.to_dict().get("backend_version")}
-
-
+    return {
+        "smugkit": smugkit.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "backend": sol.to_dict().get("backend_version"),
+    }

@@ -29,7 +29,9 @@ def _grey(image_hwc: np.ndarray) -> np.ndarray:
     return img[:, :, 0] if img.shape[2] == 1 else img[:, :, :3]
 
 
-def save_heatmap(path: str | Path, saliency: np.ndarray, image_hwc: np.ndarray, cmap: str = "inferno") -> Path:
+def save_heatmap(
+    path: str | Path, saliency: np.ndarray, image_hwc: np.ndarray, cmap: str = "inferno"
+) -> Path:
     """Saliency ``(H, W)`` as a translucent heat-map over the image ``(H, W, C)``."""
     img = _grey(image_hwc)
     fig, ax = _figure(img)

@@ -99,8 +99,11 @@ def _parse(data: bytes, label: str) -> onnx.ModelProto:
 
 def _load_external_data(model: onnx.ModelProto, label: str, base: Path | None) -> None:
     """Load external tensor data, refusing locations outside the model's folder (no path traversal)."""
-    tensors = [t for t in onnx.external_data_helper._get_all_tensors(model)
-               if t.data_location == onnx.TensorProto.EXTERNAL]
+    tensors = [
+        t
+        for t in onnx.external_data_helper._get_all_tensors(model)
+        if t.data_location == onnx.TensorProto.EXTERNAL
+    ]
     if not tensors:
         return
     if base is None:
@@ -109,8 +112,10 @@ def _load_external_data(model: onnx.ModelProto, label: str, base: Path | None) -
         loc = {e.key: e.value for e in t.external_data}.get("location", "")
         target = (base / loc).resolve()
         if os.path.isabs(loc) or not target.is_relative_to(base):
-            raise ModelError(f"{label}: tensor {t.name!r} points to external data {loc!r} outside the model's "
-                             f"folder {base}; refusing to read it")
+            raise ModelError(
+                f"{label}: tensor {t.name!r} points to external data {loc!r} outside the model's "
+                f"folder {base}; refusing to read it"
+            )
         if not target.is_file():
             raise ModelError(f"{label}: external data file {loc!r} for tensor {t.name!r} is missing")
     try:
@@ -176,8 +181,10 @@ class _Context:
                 y = op.forward(*ins)
         except (ValueError, IndexError) as e:
             shapes = [list(self.shapes[t]) for t in op.inputs]
-            raise ModelError(f"{self.label}: node {op.name!r} ({op.op_type}) cannot be applied to inputs of shapes "
-                             f"{shapes}: {e}") from e
+            raise ModelError(
+                f"{self.label}: node {op.name!r} ({op.op_type}) cannot be applied to inputs of shapes "
+                f"{shapes}: {e}"
+            ) from e
         self.shapes[op.output] = tuple(y.shape[1:])
         self.dtypes[op.output] = "float32"
         self.nodes.append(op)
@@ -189,10 +196,12 @@ CONVERTERS: dict[str, Converter] = {}
 
 def converter(*op_types: str):
     """Register a function converting ONNX nodes of these op types to IR ops."""
+
     def deco(fn: Converter) -> Converter:
         for t in op_types:
             CONVERTERS[t] = fn
         return fn
+
     return deco
 
 
@@ -206,8 +215,9 @@ def _unsupported(ctx: _Context, node: onnx.NodeProto, name: str, why: str) -> No
 
 
 # -- the public entry point -------------------------------------------------------------------------------
-def load_model(source: ModelSource, *, input_shapes: dict[str, tuple[int, ...]] | None = None,
-               batch_size: int = 1) -> Network:
+def load_model(
+    source: ModelSource, *, input_shapes: dict[str, tuple[int, ...]] | None = None, batch_size: int = 1
+) -> Network:
     """Read an ONNX model into a `Network` with static shapes (symbolic batch axes become ``batch_size``)."""
     model, label, _ = read_model(source)
     graph = model.graph
@@ -257,15 +267,36 @@ def load_model(source: ModelSource, *, input_shapes: dict[str, tuple[int, ...]] 
         for o in node.output:
             r = ctx.resolve(o)
             if o and r in ctx.shapes and o in inferred and inferred[o] != ctx.shapes[r]:
-                raise ModelError(f"{label}: node {name!r} ({node.op_type}) gives shape {list(ctx.shapes[r])} where "
-                                 f"ONNX shape inference says {list(inferred[o])}")
+                raise ModelError(
+                    f"{label}: node {name!r} ({node.op_type}) gives shape {list(ctx.shapes[r])} where "
+                    f"ONNX shape inference says {list(inferred[o])}"
+                )
     if ctx.unsupported:
         raise UnsupportedOpError(ctx.unsupported, label)
     return _assemble(ctx, inputs, outputs, label, post, model)
 
 
-_FOLDABLE_ONLY = {"Shape", "ConstantOfShape", "Range", "Size", "Equal", "Where", "NonZero", "Expand", "Floor",
-                  "Ceil", "Sqrt", "Pow", "Neg", "Exp", "Log", "ReduceProd", "ReduceSum", "Min", "Max"}
+_FOLDABLE_ONLY = {
+    "Shape",
+    "ConstantOfShape",
+    "Range",
+    "Size",
+    "Equal",
+    "Where",
+    "NonZero",
+    "Expand",
+    "Floor",
+    "Ceil",
+    "Sqrt",
+    "Pow",
+    "Neg",
+    "Exp",
+    "Log",
+    "ReduceProd",
+    "ReduceSum",
+    "Min",
+    "Max",
+}
 
 
 def _dtype_name(elem_type: int) -> str:
@@ -275,14 +306,17 @@ def _dtype_name(elem_type: int) -> str:
         return "float32"
 
 
-def _input_shapes(inputs, given: dict[str, tuple[int, ...]], batch: int, label: str) -> dict[str, tuple[int, ...]]:
+def _input_shapes(
+    inputs, given: dict[str, tuple[int, ...]], batch: int, label: str
+) -> dict[str, tuple[int, ...]]:
     """Concrete shapes for the graph inputs: symbolic batch axes become ``batch``; others must be given."""
     if "" in given and len(inputs) == 1:
         given = {inputs[0].name: given[""]}
     unknown = set(given) - {i.name for i in inputs}
     if unknown:
-        raise InputError(f"{label}: --input-shape names {sorted(unknown)}, but the inputs are "
-                         f"{[i.name for i in inputs]}")
+        raise InputError(
+            f"{label}: --input-shape names {sorted(unknown)}, but the inputs are {[i.name for i in inputs]}"
+        )
     out = {}
     for i in inputs:
         dims = i.type.tensor_type.shape.dim
@@ -290,19 +324,25 @@ def _input_shapes(inputs, given: dict[str, tuple[int, ...]], batch: int, label: 
         if i.name in given:
             shape = tuple(given[i.name])
             if len(shape) != len(declared) or any(d is not None and d != s for d, s in zip(declared, shape)):
-                raise InputError(f"{label}: --input-shape {list(shape)} for {i.name!r} does not fit its declared "
-                                 f"shape {[d if d is not None else '?' for d in declared]}")
+                raise InputError(
+                    f"{label}: --input-shape {list(shape)} for {i.name!r} does not fit its declared "
+                    f"shape {[d if d is not None else '?' for d in declared]}"
+                )
         else:
             shape = tuple(batch if (d is None and k == 0) else d for k, d in enumerate(declared))
             if any(d is None for d in shape):
-                raise InputError(f"{label}: input {i.name!r} has symbolic shape "
-                                 f"{[d if d is not None else dims[k].dim_param or '?' for k, d in enumerate(declared)]}; "
-                                 f"give a concrete one with --input-shape {i.name}=d1,d2,...")
+                raise InputError(
+                    f"{label}: input {i.name!r} has symbolic shape "
+                    f"{[d if d is not None else dims[k].dim_param or '?' for k, d in enumerate(declared)]}; "
+                    f"give a concrete one with --input-shape {i.name}=d1,d2,..."
+                )
         out[i.name] = shape
     return out
 
 
-def _inferred_shapes(model: onnx.ModelProto, shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+def _inferred_shapes(
+    model: onnx.ModelProto, shapes: dict[str, tuple[int, ...]]
+) -> dict[str, tuple[int, ...]]:
     """Static shapes from onnx shape inference with the concrete input shapes (empty if inference fails)."""
     m = onnx.ModelProto()
     m.CopyFrom(model)
@@ -336,7 +376,11 @@ def _cut_post_processing(graph: onnx.GraphProto) -> tuple[list[str], list[str], 
         while t in producer and producer[t].op_type in POST_PROCESSING | PASS_THROUGH:
             n = producer[t]
             chain.append(n)
-            data = [i for i in n.input if i and i not in init and i in producer or i in {x.name for x in graph.input}]
+            data = [
+                i
+                for i in n.input
+                if i and i not in init and i in producer or i in {x.name for x in graph.input}
+            ]
             if not data:
                 break
             t = data[-1] if n.op_type == "ArrayFeatureExtractor" else data[0]
@@ -423,7 +467,9 @@ def _run_single_node(node: onnx.NodeProto, feeds: dict[str, np.ndarray], opset: 
     import onnxruntime as ort
 
     h = onnx.helper
-    ins = [h.make_tensor_value_info(k, h.np_dtype_to_tensor_dtype(v.dtype), v.shape) for k, v in feeds.items()]
+    ins = [
+        h.make_tensor_value_info(k, h.np_dtype_to_tensor_dtype(v.dtype), v.shape) for k, v in feeds.items()
+    ]
     outs = [h.make_empty_tensor_value_info(o) for o in node.output if o]
     graph = h.make_graph([node], "fold", ins, outs)
     m = h.make_model(graph, opset_imports=[h.make_opsetid("", opset)], ir_version=min(onnx.IR_VERSION, 8))
@@ -440,7 +486,7 @@ def _run_single_node(node: onnx.NodeProto, feeds: dict[str, np.ndarray], opset: 
 def _shape_of(ctx: _Context, node: onnx.NodeProto) -> None:
     a = _attrs(node)
     shape = np.array(ctx.shapes[ctx.resolve(node.input[0])], dtype=np.int64)
-    ctx.consts[node.output[0]] = shape[a.get("start", 0): a.get("end", None)]
+    ctx.consts[node.output[0]] = shape[a.get("start", 0) : a.get("end", None)]
 
 
 def _restore_output_names(ctx: _Context, outputs: list[str], input_names: set[str]) -> None:
@@ -448,7 +494,13 @@ def _restore_output_names(ctx: _Context, outputs: list[str], input_names: set[st
     renamed: dict[str, str] = {}
     for o in outputs:
         r = ctx.resolve(o)
-        if r == o or r in input_names or r in renamed or r in outputs or not any(n.output == r for n in ctx.nodes):
+        if (
+            r == o
+            or r in input_names
+            or r in renamed
+            or r in outputs
+            or not any(n.output == r for n in ctx.nodes)
+        ):
             continue
         renamed[r] = o
     if not renamed:
@@ -465,17 +517,25 @@ def _restore_output_names(ctx: _Context, outputs: list[str], input_names: set[st
                 ctx.alias[k] = o
 
 
-def _assemble(ctx: _Context, inputs, outputs: list[str], label: str, post: str | None,
-              model: onnx.ModelProto) -> Network:
+def _assemble(
+    ctx: _Context, inputs, outputs: list[str], label: str, post: str | None, model: onnx.ModelProto
+) -> Network:
     """Build the `Network`: dead-node elimination, output tensors, provenance notes."""
     _restore_output_names(ctx, outputs, {i.name for i in inputs})
     outs = []
     for o in outputs:
         r = ctx.resolve(o)
         if r in ctx.consts and r not in ctx.shapes:
-            op = so.IndexMap(name=f"const_{o}", inputs=[], output=r,
-                             params={"index": np.arange(ctx.consts[r].size), "fill": ctx.consts[r].astype(np.float64).reshape(-1)},
-                             attrs={"shape": tuple(ctx.consts[r].shape), "sizes": [], "kind": "Constant"})
+            op = so.IndexMap(
+                name=f"const_{o}",
+                inputs=[],
+                output=r,
+                params={
+                    "index": np.arange(ctx.consts[r].size),
+                    "fill": ctx.consts[r].astype(np.float64).reshape(-1),
+                },
+                attrs={"shape": tuple(ctx.consts[r].shape), "sizes": [], "kind": "Constant"},
+            )
             ctx.add(op)
         outs.append(r)
     needed, stack = set(), list(outs)
@@ -499,8 +559,13 @@ def _assemble(ctx: _Context, inputs, outputs: list[str], label: str, post: str |
         "output_names": {ctx.resolve(o): o for o in outputs},
         "onnx_model": model,  # the validated original, for certification with onnxruntime
     }
-    return Network(inputs=[tensors[i.name] for i in inputs], outputs=[tensors[o] for o in outs], nodes=nodes,
-                   tensors=tensors, meta=meta)
+    return Network(
+        inputs=[tensors[i.name] for i in inputs],
+        outputs=[tensors[o] for o in outs],
+        nodes=nodes,
+        tensors=tensors,
+        meta=meta,
+    )
 
 
 from smugkit.frontends import onnx_ops as _onnx_ops  # noqa: F401  (registers the converters)

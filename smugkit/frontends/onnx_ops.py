@@ -69,8 +69,15 @@ def gemm(ctx: _Context, node, name, a):
             return _dense(ctx, name, x, w, None, node.output[0])
         mid = _fresh(ctx, f"{node.output[0]}_mm")
         _dense(ctx, name, x, w, None, mid)
-        ctx.add(ew.Add(name=f"{name}/C", inputs=[mid], output=node.output[0], params={"c1": np.asarray(c, F64)},
-                       attrs={"slots": [0], "rank": 2}))
+        ctx.add(
+            ew.Add(
+                name=f"{name}/C",
+                inputs=[mid],
+                output=node.output[0],
+                params={"c1": np.asarray(c, F64)},
+                attrs={"slots": [0], "rank": 2},
+            )
+        )
     elif ctx.is_const(A) and not ctx.is_const(B):
         m = alpha * (ctx.const(A).T if ta else ctx.const(A))
         x = ctx.resolve(B)
@@ -79,8 +86,15 @@ def gemm(ctx: _Context, node, name, a):
         out = node.output[0] if c is None else _fresh(ctx, f"{node.output[0]}_mm")
         ctx.add(lin.MatMulLeft(name=name, inputs=[x], output=out, params={"A": np.asarray(m, F64)}))
         if c is not None:
-            ctx.add(ew.Add(name=f"{name}/C", inputs=[out], output=node.output[0],
-                           params={"c1": np.asarray(c, F64)}, attrs={"slots": [0], "rank": 2}))
+            ctx.add(
+                ew.Add(
+                    name=f"{name}/C",
+                    inputs=[out],
+                    output=node.output[0],
+                    params={"c1": np.asarray(c, F64)},
+                    attrs={"slots": [0], "rank": 2},
+                )
+            )
     else:
         _unsupported(ctx, node, name, "Gemm of two non-constant tensors")
 
@@ -93,8 +107,14 @@ def matmul(ctx: _Context, node, name, a):
     elif ctx.is_const(A) and not ctx.is_const(B):
         if ctx.const(A).ndim != 2:
             return _unsupported(ctx, node, name, "MatMul with a constant left operand of rank != 2")
-        ctx.add(lin.MatMulLeft(name=name, inputs=[ctx.resolve(B)], output=node.output[0],
-                               params={"A": np.asarray(ctx.const(A), F64)}))
+        ctx.add(
+            lin.MatMulLeft(
+                name=name,
+                inputs=[ctx.resolve(B)],
+                output=node.output[0],
+                params={"A": np.asarray(ctx.const(A), F64)},
+            )
+        )
     else:
         _unsupported(ctx, node, name, "MatMul of two non-constant tensors")
 
@@ -130,10 +150,22 @@ def _spatial(ctx: _Context, node, name, a, in_shape, kernel, ceil_mode=False):
             extra[i] = max(0, (out - 1) * strides[i] + eff[i] - (size[i] + pads[i] + pads[i + nsp]))
             pads[i + nsp] += extra[i]
     if nsp == 1:
-        return {"kernel": (1, kernel[0]), "strides": (1, strides[0]), "dilations": (1, dil[0]),
-                "pads4": (0, pads[0], 0, pads[1]), "one_d": True, "ceil_extra": (0, extra[0])}
-    return {"kernel": tuple(kernel), "strides": tuple(strides), "dilations": tuple(dil),
-            "pads4": (pads[0], pads[1], pads[2], pads[3]), "one_d": False, "ceil_extra": tuple(extra)}
+        return {
+            "kernel": (1, kernel[0]),
+            "strides": (1, strides[0]),
+            "dilations": (1, dil[0]),
+            "pads4": (0, pads[0], 0, pads[1]),
+            "one_d": True,
+            "ceil_extra": (0, extra[0]),
+        }
+    return {
+        "kernel": tuple(kernel),
+        "strides": tuple(strides),
+        "dilations": tuple(dil),
+        "pads4": (pads[0], pads[1], pads[2], pads[3]),
+        "one_d": False,
+        "ceil_extra": tuple(extra),
+    }
 
 
 @converter("Conv")
@@ -171,8 +203,15 @@ def binary(ctx: _Context, node, name, a):
             ranks.append(len(ctx.shapes[ctx.resolve(t)]))
     if _fold_bias(ctx, node, name, params, inputs):
         return
-    ctx.add(BINARY[node.op_type](name=name, inputs=inputs, output=node.output[0], params=params,
-                                 attrs={"slots": slots, "rank": max(ranks)}))
+    ctx.add(
+        BINARY[node.op_type](
+            name=name,
+            inputs=inputs,
+            output=node.output[0],
+            params=params,
+            attrs={"slots": slots, "rank": max(ranks)},
+        )
+    )
 
 
 def _fold_bias(ctx: _Context, node, name, params, inputs) -> bool:
@@ -191,9 +230,11 @@ def _fold_bias(ctx: _Context, node, name, params, inputs) -> bool:
         vec = c.reshape(-1) if ok else None
     else:
         m = shape[1]
-        ok = c.ndim <= len(shape) and c.size == m and (c.ndim == 0 or
-                                                       c.shape[-(len(shape) - 1)] == m if c.ndim >= len(shape) - 1
-                                                       else False)
+        ok = (
+            c.ndim <= len(shape)
+            and c.size == m
+            and (c.ndim == 0 or c.shape[-(len(shape) - 1)] == m if c.ndim >= len(shape) - 1 else False)
+        )
         vec = c.reshape(-1) if ok else None
     if vec is None:
         return False
@@ -216,8 +257,10 @@ def _take_over(ctx: _Context, prod, output: str) -> None:
 @converter("BatchNormalization")
 def batchnorm(ctx: _Context, node, name, a):
     if a.get("training_mode", 0):
-        raise ModelError(f"{ctx.label}: BatchNormalization {name!r} has training_mode=1 and normalises with batch "
-                         f"statistics; export the model in evaluation mode")
+        raise ModelError(
+            f"{ctx.label}: BatchNormalization {name!r} has training_mode=1 and normalises with batch "
+            f"statistics; export the model in evaluation mode"
+        )
     if len(node.output) > 1 and any(node.output[1:]):
         return _unsupported(ctx, node, name, "BatchNormalization in training mode")
     if not all(ctx.is_const(t) for t in node.input[1:5]):
@@ -227,18 +270,30 @@ def batchnorm(ctx: _Context, node, name, a):
     shift = beta - mean * scale
     x = _in(ctx, node, 0)
     prod = ctx.producer_op(x)
-    if prod is not None and prod.op_type in ("Conv", "Dense") and ctx.onnx_consumers.get(x, 0) == 1 and \
-            (prod.op_type == "Conv" or len(ctx.shapes[x]) == 2):
+    if (
+        prod is not None
+        and prod.op_type in ("Conv", "Dense")
+        and ctx.onnx_consumers.get(x, 0) == 1
+        and (prod.op_type == "Conv" or len(ctx.shapes[x]) == 2)
+    ):
         w = prod.params["W"]
-        prod.params["W"] = w * scale.reshape((-1,) + (1,) * (w.ndim - 1)) if prod.op_type == "Conv" else w * scale
+        prod.params["W"] = (
+            w * scale.reshape((-1,) + (1,) * (w.ndim - 1)) if prod.op_type == "Conv" else w * scale
+        )
         prod.params["b"] = prod.params.get("b", np.zeros(scale.size)) * scale + shift
         _take_over(ctx, prod, node.output[0])
         ctx.notes.append(f"folded BatchNormalization {name!r} into {prod.op_type} {prod.name!r}")
         return
     rank = len(ctx.shapes[x])
     shp = (scale.size,) + (1,) * (rank - 2)
-    ctx.add(ew.Affine(name=name, inputs=[x], output=node.output[0],
-                      params={"scale": scale.reshape(shp), "shift": shift.reshape(shp)}))
+    ctx.add(
+        ew.Affine(
+            name=name,
+            inputs=[x],
+            output=node.output[0],
+            params={"scale": scale.reshape(shp), "shift": shift.reshape(shp)},
+        )
+    )
     ctx.notes.append(f"kept BatchNormalization {name!r} as a per-channel affine op")
 
 
@@ -251,8 +306,14 @@ def simple_activation(ctx: _Context, node, name, a):
 
 @converter("LeakyRelu")
 def leaky_relu(ctx: _Context, node, name, a):
-    ctx.add(act.LeakyRelu(name=name, inputs=[_in(ctx, node, 0)], output=node.output[0],
-                          attrs={"alpha": float(a.get("alpha", 0.01))}))
+    ctx.add(
+        act.LeakyRelu(
+            name=name,
+            inputs=[_in(ctx, node, 0)],
+            output=node.output[0],
+            attrs={"alpha": float(a.get("alpha", 0.01))},
+        )
+    )
 
 
 @converter("Clip")
@@ -264,8 +325,14 @@ def clip(ctx: _Context, node, name, a):
                 return _unsupported(ctx, node, name, "Clip with non-constant bounds")
             v = float(ctx.const(node.input[k]))
             lo, hi = (v, hi) if k == 1 else (lo, v)
-    ctx.add(act.Clip(name=name, inputs=[_in(ctx, node, 0)], output=node.output[0],
-                     attrs={"min": float(lo), "max": float(hi)}))
+    ctx.add(
+        act.Clip(
+            name=name,
+            inputs=[_in(ctx, node, 0)],
+            output=node.output[0],
+            attrs={"min": float(lo), "max": float(hi)},
+        )
+    )
 
 
 @converter("Softmax")
@@ -323,7 +390,9 @@ def reduce_mean(ctx: _Context, node, name, a):
         return
     mid = _fresh(ctx, f"{node.output[0]}_keepdims")
     ctx.add(pool.GlobalAveragePool(name=name, inputs=[x], output=mid))
-    ctx.add(so.Reshape(name=f"{name}/squeeze", inputs=[mid], output=node.output[0], attrs={"shape": shape[:2]}))
+    ctx.add(
+        so.Reshape(name=f"{name}/squeeze", inputs=[mid], output=node.output[0], attrs={"shape": shape[:2]})
+    )
 
 
 @converter("GlobalMaxPool")
@@ -339,8 +408,14 @@ def global_max_pool(ctx: _Context, node, name, a):
 
 # -- shape-only ops ---------------------------------------------------------------------------------------
 def _reshape_to(ctx: _Context, node, name, shape):
-    ctx.add(so.Reshape(name=name, inputs=[_in(ctx, node, 0)], output=node.output[0],
-                       attrs={"shape": tuple(int(d) for d in shape)}))
+    ctx.add(
+        so.Reshape(
+            name=name,
+            inputs=[_in(ctx, node, 0)],
+            output=node.output[0],
+            attrs={"shape": tuple(int(d) for d in shape)},
+        )
+    )
 
 
 @converter("Reshape")
@@ -413,11 +488,15 @@ def dropout(ctx: _Context, node, name, a):
     if len(node.output) > 1 and node.output[1] and ctx.onnx_consumers.get(node.output[1], 0):
         return _unsupported(ctx, node, name, "Dropout whose mask output is used")
     if len(node.input) > 2 and node.input[2] and not ctx.is_const(node.input[2]):
-        raise ModelError(f"{ctx.label}: Dropout {name!r} takes training_mode from a graph input; export the model "
-                         f"in evaluation mode")
+        raise ModelError(
+            f"{ctx.label}: Dropout {name!r} takes training_mode from a graph input; export the model "
+            f"in evaluation mode"
+        )
     if len(node.input) > 2 and node.input[2] and bool(np.asarray(ctx.const(node.input[2])).reshape(-1)[0]):
-        raise ModelError(f"{ctx.label}: Dropout {name!r} has training_mode=1 and is random at inference; "
-                         f"export the model in evaluation mode")
+        raise ModelError(
+            f"{ctx.label}: Dropout {name!r} has training_mode=1 and is random at inference; "
+            f"export the model in evaluation mode"
+        )
     _alias(ctx, node.output[0], _in(ctx, node, 0))
 
 
@@ -457,8 +536,15 @@ def _index_op(ctx: _Context, name, kind, operands, fn, output, extra_fill=None):
     params = {"index": idx.reshape(-1).astype(np.int64)}
     if fills:
         params["fill"] = np.concatenate(fills)
-    ctx.add(so.IndexMap(name=name, inputs=var, output=output, params=params,
-                        attrs={"shape": tuple(idx.shape), "sizes": sizes, "kind": kind}))
+    ctx.add(
+        so.IndexMap(
+            name=name,
+            inputs=var,
+            output=output,
+            params=params,
+            attrs={"shape": tuple(idx.shape), "sizes": sizes, "kind": kind},
+        )
+    )
 
 
 @converter("Concat")
@@ -476,10 +562,14 @@ def gather(ctx: _Context, node, name, a):
         table = np.asarray(ctx.const(data), F64)
         if axis != 0:
             return _unsupported(ctx, node, name, "Gather on a constant table along an axis other than 0")
-        ctx.add(so.Embedding(name=name, inputs=[ctx.resolve(ind)], output=node.output[0], params={"table": table}))
+        ctx.add(
+            so.Embedding(name=name, inputs=[ctx.resolve(ind)], output=node.output[0], params={"table": table})
+        )
     elif ctx.is_const(ind):
         idx = np.asarray(ctx.const(ind)).astype(np.int64)
-        _index_op(ctx, name, "Gather", [(data, False)], lambda p, _: np.take(p, idx, axis=axis), node.output[0])
+        _index_op(
+            ctx, name, "Gather", [(data, False)], lambda p, _: np.take(p, idx, axis=axis), node.output[0]
+        )
     else:
         _unsupported(ctx, node, name, "Gather with non-constant data and indices")
 
@@ -502,8 +592,16 @@ def slice_(ctx: _Context, node, name, a):
         if not all(ctx.is_const(t) for t in node.input[1:]):
             return _unsupported(ctx, node, name, "Slice with non-constant bounds")
         starts, ends = (list(np.asarray(ctx.const(t)).reshape(-1)) for t in node.input[1:3])
-        axes = list(np.asarray(ctx.const(node.input[3])).reshape(-1)) if len(node.input) > 3 and node.input[3] else None
-        steps = list(np.asarray(ctx.const(node.input[4])).reshape(-1)) if len(node.input) > 4 and node.input[4] else None
+        axes = (
+            list(np.asarray(ctx.const(node.input[3])).reshape(-1))
+            if len(node.input) > 3 and node.input[3]
+            else None
+        )
+        steps = (
+            list(np.asarray(ctx.const(node.input[4])).reshape(-1))
+            if len(node.input) > 4 and node.input[4]
+            else None
+        )
     shape = _shape(ctx, node)
     rank = len(shape)
     axes = list(range(len(starts))) if axes is None else axes
@@ -531,8 +629,14 @@ def split(ctx: _Context, node, name, a):
         if not out:
             continue
         lo, hi = int(bounds[k]), int(bounds[k + 1])
-        _index_op(ctx, f"{name}/{k}", "Split", [(node.input[0], False)],
-                  lambda p, _, lo=lo, hi=hi: np.take(p, np.arange(lo, hi), axis=axis), out)
+        _index_op(
+            ctx,
+            f"{name}/{k}",
+            "Split",
+            [(node.input[0], False)],
+            lambda p, _, lo=lo, hi=hi: np.take(p, np.arange(lo, hi), axis=axis),
+            out,
+        )
 
 
 @converter("Pad")
@@ -548,10 +652,16 @@ def pad(ctx: _Context, node, name, a):
         if not all(ctx.is_const(t) for t in node.input[1:] if t):
             return _unsupported(ctx, node, name, "Pad with non-constant pads")
         pads = [int(v) for v in np.asarray(ctx.const(node.input[1])).reshape(-1)]
-        value = float(np.asarray(ctx.const(node.input[2])).reshape(-1)[0]) if len(node.input) > 2 and node.input[2] \
+        value = (
+            float(np.asarray(ctx.const(node.input[2])).reshape(-1)[0])
+            if len(node.input) > 2 and node.input[2]
             else 0.0
-        axes = [int(v) % rank for v in np.asarray(ctx.const(node.input[3])).reshape(-1)] \
-            if len(node.input) > 3 and node.input[3] else list(range(rank))
+        )
+        axes = (
+            [int(v) % rank for v in np.asarray(ctx.const(node.input[3])).reshape(-1)]
+            if len(node.input) > 3 and node.input[3]
+            else list(range(rank))
+        )
     n = len(axes)
     width = [(0, 0)] * rank
     for i, ax in enumerate(axes):
@@ -567,5 +677,12 @@ def pad(ctx: _Context, node, name, a):
             return np.pad(p, width, constant_values=fill_at)
         return np.pad(p, width, mode=np_mode)
 
-    _index_op(ctx, name, f"Pad({mode})", [(node.input[0], False)], fn, node.output[0],
-              extra_fill=value if np_mode == "constant" else None)
+    _index_op(
+        ctx,
+        name,
+        f"Pad({mode})",
+        [(node.input[0], False)],
+        fn,
+        node.output[0],
+        extra_fill=value if np_mode == "constant" else None,
+    )

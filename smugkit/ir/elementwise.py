@@ -20,8 +20,12 @@ class Binary(Op):
     def _operands(self, xs) -> list[Array]:
         rank = self.attrs["rank"]
         it = iter(xs)
-        return [align(next(it), rank, True) if i in self.attrs["slots"] else align(self.params[f"c{i}"], rank, False)
-                for i in range(2)]
+        return [
+            align(next(it), rank, True)
+            if i in self.attrs["slots"]
+            else align(self.params[f"c{i}"], rank, False)
+            for i in range(2)
+        ]
 
     def forward(self, *xs: Array) -> Array:
         a, b = self._operands(xs)
@@ -37,8 +41,10 @@ class Binary(Op):
         a, b = self._operands(xs)
         ga, gb = self.partials(a, b, gy)
         grads = {0: ga, 1: gb}
-        return [unbroadcast(np.broadcast_to(grads[s], gy.shape), x.shape[1:])
-                for s, x in zip(self.attrs["slots"], xs)]
+        return [
+            unbroadcast(np.broadcast_to(grads[s], gy.shape), x.shape[1:])
+            for s, x in zip(self.attrs["slots"], xs)
+        ]
 
     def bounds(self, los, his):
         (alo, blo), (ahi, bhi) = self._operands(los), self._operands(his)
@@ -124,7 +130,9 @@ class Div(Binary):
         if np.any((blo <= 0) & (bhi >= 0)):
             inf = np.full(np.broadcast_shapes(alo.shape, blo.shape), np.inf)
             spans = (blo <= 0) & (bhi >= 0)
-            lo, hi = _product_bounds(alo, ahi, 1.0 / np.where(spans, 1.0, bhi), 1.0 / np.where(spans, 1.0, blo))
+            lo, hi = _product_bounds(
+                alo, ahi, 1.0 / np.where(spans, 1.0, bhi), 1.0 / np.where(spans, 1.0, blo)
+            )
             return np.where(spans, -inf, lo), np.where(spans, inf, hi)
         return _product_bounds(alo, ahi, 1.0 / bhi, 1.0 / blo)
 

@@ -108,8 +108,9 @@ def _scatter_windows(dcols: Array, padded_shape, kernel, strides, dilations) -> 
     dh, dw = dilations
     for i in range(kh):
         for j in range(kw):
-            out[:, :, i * dh: i * dh + sh * (oh - 1) + 1: sh, j * dw: j * dw + sw * (ow - 1) + 1: sw] += \
+            out[:, :, i * dh : i * dh + sh * (oh - 1) + 1 : sh, j * dw : j * dw + sw * (ow - 1) + 1 : sw] += (
                 dcols[:, :, :, :, i, j]
+            )
     return out
 
 
@@ -138,7 +139,7 @@ class _Spatial2D:
 
     def _unpad(self, g4: Array) -> Array:
         t, l, b, r = self.attrs["pads4"]
-        return g4[:, :, t: g4.shape[2] - b, l: g4.shape[3] - r]
+        return g4[:, :, t : g4.shape[2] - b, l : g4.shape[3] - r]
 
 
 @register
@@ -193,7 +194,9 @@ class Conv(Op, _Spatial2D):
         dcols = np.einsum("bgmij,gmckl->bgcijkl", gy4.reshape(b, g, m // g, oh, ow), wg, optimize=True)
         dcols = dcols.reshape(b, c, oh, ow, kh, kw)
         padded = self._pad(x4).shape
-        gx4 = _scatter_windows(dcols, padded, self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"])
+        gx4 = _scatter_windows(
+            dcols, padded, self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]
+        )
         return [self._from4(self._unpad(gx4), lead, self.attrs["one_d"])]
 
     def bounds(self, los, his):
@@ -202,5 +205,7 @@ class Conv(Op, _Spatial2D):
 
     def describe(self) -> str:
         a = self.attrs
-        return (f"W{list(self.weight.shape)} stride={list(a['strides'])} pads={list(a['pads4'])} "
-                f"dil={list(a['dilations'])} group={a['group']}")
+        return (
+            f"W{list(self.weight.shape)} stride={list(a['strides'])} pads={list(a['pads4'])} "
+            f"dil={list(a['dilations'])} group={a['group']}"
+        )

@@ -22,10 +22,12 @@ RULES: dict[str, Rule] = {}
 
 def rule(*op_types: str):
     """Register the sparse transposed-Jacobian rule of these op types."""
+
     def deco(fn: Rule) -> Rule:
         for t in op_types:
             RULES[t] = fn
         return fn
+
     return deco
 
 
@@ -169,8 +171,9 @@ def _global_average_pool(op, R, in_shapes, out_shape):
     return [sp.coo_matrix((vals, (rows, cols)), shape=(R.shape[0], _size(shape)))]
 
 
-def affine_rows(net: Network, tensor: str, rows: np.ndarray, source: str | None = None
-                ) -> tuple[sp.csr_matrix, np.ndarray]:
+def affine_rows(
+    net: Network, tensor: str, rows: np.ndarray, source: str | None = None
+) -> tuple[sp.csr_matrix, np.ndarray]:
     """Rows of the affine map from ``source`` (default: the input) to ``tensor`` as ``(C, offset)``.
 
     Raises `ModelError` naming the node when the path from ``source`` to ``tensor`` is not affine.
@@ -182,7 +185,8 @@ def affine_rows(net: Network, tensor: str, rows: np.ndarray, source: str | None 
         raise ModelError(f"row indices out of range for tensor {tensor!r} of size {n_out}")
     k = rows.size
     blocks: dict[str, list[sp.coo_matrix]] = {
-        tensor: [sp.coo_matrix((np.ones(k), (np.arange(k), rows)), shape=(k, n_out))]}
+        tensor: [sp.coo_matrix((np.ones(k), (np.arange(k), rows)), shape=(k, n_out))]
+    }
     order = [n for n in net._schedule([tensor], {source}) if _reaches(net, source, n)]
     for n in reversed(order):
         parts = blocks.pop(n.output, None)
@@ -190,13 +194,16 @@ def affine_rows(net: Network, tensor: str, rows: np.ndarray, source: str | None 
             continue
         fn = RULES.get(n.op_type)
         if fn is None or not n.affine:
-            raise ModelError(f"{tensor!r} is not an affine function of {source!r}: node {n.name!r} ({n.op_type}) "
-                             f"lies between them")
+            raise ModelError(
+                f"{tensor!r} is not an affine function of {source!r}: node {n.name!r} ({n.op_type}) "
+                f"lies between them"
+            )
         R = sum(parts[1:], parts[0]).tocoo() if len(parts) > 1 else parts[0]
         R.sum_duplicates()
         var_inputs = [t for t in n.inputs]
-        for t, Rt in zip(var_inputs, fn(n, R, [net.tensors[t].shape for t in var_inputs],
-                                        net.tensors[n.output].shape)):
+        for t, Rt in zip(
+            var_inputs, fn(n, R, [net.tensors[t].shape for t in var_inputs], net.tensors[n.output].shape)
+        ):
             if Rt is not None and _depends(net, source, t):
                 blocks.setdefault(t, []).append(Rt)
     parts = blocks.get(source)

@@ -61,14 +61,18 @@ class Network:
     def input(self) -> TensorInfo:
         """The single model input (error if the model has several)."""
         if len(self.inputs) != 1:
-            raise ModelError(f"model has {len(self.inputs)} inputs ({[t.name for t in self.inputs]}); name one")
+            raise ModelError(
+                f"model has {len(self.inputs)} inputs ({[t.name for t in self.inputs]}); name one"
+            )
         return self.inputs[0]
 
     @property
     def output(self) -> TensorInfo:
         """The single network output (error if there are several)."""
         if len(self.outputs) != 1:
-            raise ModelError(f"model has {len(self.outputs)} outputs ({[t.name for t in self.outputs]}); name one")
+            raise ModelError(
+                f"model has {len(self.outputs)} outputs ({[t.name for t in self.outputs]}); name one"
+            )
         return self.outputs[0]
 
     def producer(self, tensor: str) -> Op | None:
@@ -110,11 +114,17 @@ class Network:
                 part = tuple(m.name for m in affine if self._feeds(m.output, n.inputs[0]))
                 return FirstLayer(layer.name, layer.op_type, n.inputs[0], n.name, n.op_type, n.output, part)
             if weighted:
-                raise ModelError(f"first weighted layer {weighted[-1].op_type} {weighted[-1].name!r} is followed by "
-                                 f"{n.op_type} {n.name!r}; SMUG needs an activation ({', '.join(ACTIVATIONS)}) "
-                                 f"after the first layer")
-            raise ModelError(f"node {n.name!r} ({n.op_type}) comes before any weighted layer and is not affine")
-        raise ModelError("the model has no activation after a Dense/Gemm/MatMul/Conv layer with constant weights")
+                raise ModelError(
+                    f"first weighted layer {weighted[-1].op_type} {weighted[-1].name!r} is followed by "
+                    f"{n.op_type} {n.name!r}; SMUG needs an activation ({', '.join(ACTIVATIONS)}) "
+                    f"after the first layer"
+                )
+            raise ModelError(
+                f"node {n.name!r} ({n.op_type}) comes before any weighted layer and is not affine"
+            )
+        raise ModelError(
+            "the model has no activation after a Dense/Gemm/MatMul/Conv layer with constant weights"
+        )
 
     def _feeds(self, tensor: str, target: str) -> bool:
         """True when ``target`` is ``tensor`` or is computed from it."""
@@ -147,8 +157,10 @@ class Network:
             elif shape and shape[0] == 1 and arr.ndim == len(shape) and arr.shape[1:] == shape[1:]:
                 mode, arr = "batch", arr[:, None]
             else:
-                raise InputError(f"input {name!r}: expected shape {list(shape)} (or a stack of them), "
-                                 f"got {list(arr.shape)}")
+                raise InputError(
+                    f"input {name!r}: expected shape {list(shape)} (or a stack of them), "
+                    f"got {list(arr.shape)}"
+                )
             if info.dtype.startswith("int"):
                 arr = self._ids(name, arr)
             else:
@@ -157,7 +169,9 @@ class Network:
             modes.add(mode)
             sizes.add(arr.shape[0])
         if len(sizes) > 1 or len(modes) > 1:
-            raise InputError(f"inputs disagree on stacking: sizes {sorted(sizes)}, conventions {sorted(modes)}")
+            raise InputError(
+                f"inputs disagree on stacking: sizes {sorted(sizes)}, conventions {sorted(modes)}"
+            )
         return out, modes.pop(), sizes.pop()
 
     def _ids(self, name: str, arr: Array) -> Array:
@@ -168,8 +182,10 @@ class Network:
         for c in self.consumers(name):
             n = c.params["table"].shape[0] if c.op_type == "Embedding" else None
             if n is not None and arr.size and (arr.min() < -n or arr.max() >= n):
-                raise InputError(f"input {name!r}: ids must lie in [0, {n}) for {c.op_type} {c.name!r}; "
-                                 f"got values from {arr.min()} to {arr.max()}")
+                raise InputError(
+                    f"input {name!r}: ids must lie in [0, {n}) for {c.op_type} {c.name!r}; "
+                    f"got values from {arr.min()} to {arr.max()}"
+                )
         return arr
 
     @staticmethod
@@ -211,7 +227,9 @@ class Network:
                 values[n.output] = y
             except (ValueError, IndexError, FloatingPointError) as e:
                 shapes = [list(values[t].shape[1:]) for t in n.inputs]
-                raise ModelError(f"node {n.name!r} ({n.op_type}) failed on inputs of shapes {shapes}: {e}") from e
+                raise ModelError(
+                    f"node {n.name!r} ({n.op_type}) failed on inputs of shapes {shapes}: {e}"
+                ) from e
             if not keep_all:
                 for t in n.inputs:
                     if last_use.get(t) == i and t not in keep:
@@ -250,8 +268,10 @@ class Network:
         elif mode == "batch":
             gy = gy.reshape((gy.shape[0], 1) + gy.shape[1:]) if gy.ndim == len(want) - 1 else gy
         if gy.shape != want:
-            raise InputError(f"cotangent for {output!r}: expected shape {list(self._unstack(values[output], mode).shape)}, "
-                             f"got {list(np.shape(cotangent))}")
+            raise InputError(
+                f"cotangent for {output!r}: expected shape {list(self._unstack(values[output], mode).shape)}, "
+                f"got {list(np.shape(cotangent))}"
+            )
         grads: dict[str, Array] = {output: gy}
         for n in reversed(self._schedule([output], fed)):
             g = grads.get(n.output)
@@ -263,7 +283,9 @@ class Network:
         result = {}
         for w in wrt:
             g = grads.get(w)
-            result[w] = self._unstack(g if g is not None else np.zeros_like(values[w], dtype=np.float64), mode)
+            result[w] = self._unstack(
+                g if g is not None else np.zeros_like(values[w], dtype=np.float64), mode
+            )
         return result
 
     def bounds(self, lower, upper) -> dict[str, tuple[Array, Array]]:

@@ -23,7 +23,9 @@ class MaxPool(Op, _Spatial2D):
 
     def _cols(self, x):
         x4, lead = self._to4(x)
-        cols = _windows(self._pad(x4, -np.inf), self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"])
+        cols = _windows(
+            self._pad(x4, -np.inf), self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]
+        )
         return cols, lead, x4
 
     def forward(self, x):
@@ -37,8 +39,9 @@ class MaxPool(Op, _Spatial2D):
         gy4, _ = self._to4(gy)
         onehot = (arg[..., None] == np.arange(kh * kw)).reshape(b, c, oh, ow, kh, kw)
         dcols = onehot * gy4[..., None, None]
-        g = _scatter_windows(dcols, self._pad(x4).shape, self.attrs["kernel"], self.attrs["strides"],
-                             self.attrs["dilations"])
+        g = _scatter_windows(
+            dcols, self._pad(x4).shape, self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]
+        )
         return [self._from4(self._unpad(g), lead, self.attrs["one_d"])]
 
     def bounds(self, los, his):
@@ -67,7 +70,9 @@ class AveragePool(Op, _Spatial2D):
             ones = np.pad(ones, ((0, 0), (0, 0), (0, ext[0]), (0, ext[1])))
         else:
             ones = self._pad(np.ones((1, 1) + x4.shape[2:]))
-        cnt = _windows(ones, self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]).sum(axis=(4, 5))
+        cnt = _windows(ones, self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]).sum(
+            axis=(4, 5)
+        )
         return cnt
 
     def forward(self, x):
@@ -82,8 +87,9 @@ class AveragePool(Op, _Spatial2D):
         kh, kw = self.attrs["kernel"]
         g = gy4 / self._divisor(x4)
         dcols = np.broadcast_to(g[..., None, None], g.shape + (kh, kw))
-        gx = _scatter_windows(dcols, self._pad(x4).shape, self.attrs["kernel"], self.attrs["strides"],
-                              self.attrs["dilations"])
+        gx = _scatter_windows(
+            dcols, self._pad(x4).shape, self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]
+        )
         return [self._from4(self._unpad(gx), lead, self.attrs["one_d"])]
 
     def bounds(self, los, his):

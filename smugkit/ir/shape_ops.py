@@ -98,7 +98,7 @@ class IndexMap(Op):
         g = (self._gather_matrix.T @ gy.reshape(gy.shape[0], -1).T).T
         out, start = [], 0
         for x, n in zip(xs, self.attrs["sizes"]):
-            out.append(np.asarray(g[:, start:start + n]).reshape(x.shape))
+            out.append(np.asarray(g[:, start : start + n]).reshape(x.shape))
             start += n
         return out
 

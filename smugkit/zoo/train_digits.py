@@ -57,15 +57,23 @@ def build(name: str) -> Any:
         return nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
     if name == "digits_cnn8":
         return nn.Sequential(
-            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Flatten(), nn.Linear(16 * 4 * 4, 10),
+            nn.Conv2d(1, 8, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(8, 16, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(16 * 4 * 4, 10),
         )
     if name == "digits_cnn28":
         return nn.Sequential(
-            nn.Conv2d(1, 16, 5, stride=2, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(32 * 3 * 3, 10),
+            nn.Conv2d(1, 16, 5, stride=2, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(32 * 3 * 3, 10),
         )
     if name == "digits_mlp28":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10))
@@ -95,7 +103,7 @@ def train(name: str, x_tr: np.ndarray, y_tr: np.ndarray, epochs: int) -> Any:
     for _ in range(epochs):
         perm = torch.randperm(len(xt), generator=gen)
         for i in range(0, len(xt), 64):
-            idx = perm[i:i + 64]
+            idx = perm[i : i + 64]
             opt.zero_grad()
             loss_fn(model(xt[idx]), yt[idx]).backward()
             opt.step()
@@ -120,8 +128,13 @@ def export(model: Any, resolution: int, path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is deprecated
         torch.onnx.export(
-            model, (dummy,), str(path), dynamo=False, opset_version=17,
-            input_names=["input"], output_names=["logits"],
+            model,
+            (dummy,),
+            str(path),
+            dynamo=False,
+            opset_version=17,
+            input_names=["input"],
+            output_names=["logits"],
             dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}},
         )
 
@@ -185,8 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         path = out / f"{name}.onnx"
         export(model, res, path)
         diff = check_export(model, path, samples[res])
-        print(f"{name}: test accuracy {acc:.4f} ({len(x_te)} images), trained in {seconds:.1f}s, "
-              f"onnxruntime vs torch max |diff| {diff:.2e}, {path.stat().st_size} bytes")
+        print(
+            f"{name}: test accuracy {acc:.4f} ({len(x_te)} images), trained in {seconds:.1f}s, "
+            f"onnxruntime vs torch max |diff| {diff:.2e}, {path.stat().st_size} bytes"
+        )
         entries[name] = {
             "file": path.name,
             "input_name": "input",
@@ -216,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
             "source": f"first {N_SAMPLES} images of the test split",
         },
         "versions": {
-            "torch": torch.__version__, "numpy": np.__version__,
-            "scikit-learn": sklearn.__version__, "onnx": onnx.__version__,
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__,
+            "onnx": onnx.__version__,
         },
         "models": entries,
     }

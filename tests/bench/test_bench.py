@@ -38,7 +38,7 @@ def test_smoke_suite_reports(smoke):
 
 
 def test_wrong_backend_is_flagged(smoke, tmp_path):
-    out, _ = smoke
+    _out, _ = smoke
     honest = backend_solver("highs")
 
     def liar(p, timeout, seed):
@@ -52,8 +52,14 @@ def test_wrong_backend_is_flagged(smoke, tmp_path):
         return d
 
     spec = SUITES["smoke"][:1]
-    result = run_bench(spec, ["highs", "liar", "cheat"], timeout=30, out=tmp_path, progress=False,
-                       solvers={"liar": liar, "cheat": cheat})
+    result = run_bench(
+        spec,
+        ["highs", "liar", "cheat"],
+        timeout=30,
+        out=tmp_path,
+        progress=False,
+        solvers={"liar": liar, "cheat": cheat},
+    )
     kinds = {(d["kind"], d.get("backend")) for d in result.disagreements}
     assert ("different optima", None) in kinds and ("invalid mask", "cheat") in kinds
 
@@ -65,8 +71,14 @@ def test_resume_skips_finished_runs(smoke):
     def must_not_run(p, timeout, seed):
         raise AssertionError("a finished run was run again")
 
-    again = run_bench(SUITES["smoke"], ["highs", "z3", "reference"], timeout=30, out=out, progress=False,
-                      solvers={"highs": must_not_run, "z3": must_not_run, "reference": must_not_run})
+    again = run_bench(
+        SUITES["smoke"],
+        ["highs", "z3", "reference"],
+        timeout=30,
+        out=out,
+        progress=False,
+        solvers={"highs": must_not_run, "z3": must_not_run, "reference": must_not_run},
+    )
     assert (out / "runs.jsonl").read_text().count("\n") == lines
     assert len(again.rows) == len(result.rows)
 
@@ -75,8 +87,9 @@ def test_crashing_backend_becomes_a_row(tmp_path):
     def crash(p, timeout, seed):
         raise RuntimeError("solver exploded")
 
-    result = run_bench(SUITES["smoke"][:1], ["crash"], timeout=5, out=tmp_path, progress=False,
-                       solvers={"crash": crash})
+    result = run_bench(
+        SUITES["smoke"][:1], ["crash"], timeout=5, out=tmp_path, progress=False, solvers={"crash": crash}
+    )
     assert result.rows[0]["status"] == "error" and "exploded" in result.rows[0]["reason"]
 
 
@@ -94,7 +107,22 @@ def test_suite_files_and_errors(tmp_path):
 def test_cli_bench(tmp_path, capsys):
     path = tmp_path / "suite.json"
     path.write_text(json.dumps([{"model": "digits_mlp8", "sample": 1, "top_k": 5, "window": 2}]))
-    assert main(["--quiet", "bench", "--suite", str(path), "--backends", "highs,cvc5", "--timeout", "20",
-                 "--out", str(tmp_path / "o")]) == 0
+    assert (
+        main(
+            [
+                "--quiet",
+                "bench",
+                "--suite",
+                str(path),
+                "--backends",
+                "highs,cvc5",
+                "--timeout",
+                "20",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "highs" in out and "cvc5" in out and (tmp_path / "o" / "runs.csv").exists()

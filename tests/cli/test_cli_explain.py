@@ -25,8 +25,20 @@ def model_and_input(tmp_path):
 def test_explain_writes_files(model_and_input, capsys, input_name):
     model, folder = model_and_input
     out = folder / f"out-{input_name}"
-    rc = main(["--quiet", "explain", str(model), str(folder / input_name), "--top-k", "8", "--ig-steps", "20",
-               "--out", str(out)])
+    rc = main(
+        [
+            "--quiet",
+            "explain",
+            str(model),
+            str(folder / input_name),
+            "--top-k",
+            "8",
+            "--ig-steps",
+            "20",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     assert {p.name for p in out.iterdir()} == {"explanation.json", "saliency.png", "mask.png"}
     text = capsys.readouterr().out
@@ -42,12 +54,34 @@ def test_explain_image_input(model_and_input, capsys):
     Image.fromarray((np.random.default_rng(0).random((6, 6)) * 255).astype(np.uint8)).save(folder / "img.png")
     assert main(["explain", str(model), str(folder / "img.png"), "--out", str(folder / "o")]) == 2
     assert "pass --resize" in capsys.readouterr().err
-    assert main(["--quiet", "explain", str(model), str(folder / "img.png"), "--resize", "--ig-steps", "10",
-                 "--out", str(folder / "o"), "--no-pictures"]) == 0
+    assert (
+        main(
+            [
+                "--quiet",
+                "explain",
+                str(model),
+                str(folder / "img.png"),
+                "--resize",
+                "--ig-steps",
+                "10",
+                "--out",
+                str(folder / "o"),
+                "--no-pictures",
+            ]
+        )
+        == 0
+    )
 
 
-@pytest.mark.parametrize("args,needle", [(["--label", "9"], "out of range"), (["--gamma", "1.5"], "gamma"),
-                                         (["--window", "0"], "window"), (["--backend", "nosuch"], "nosuch")])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--label", "9"], "out of range"),
+        (["--gamma", "1.5"], "gamma"),
+        (["--window", "0"], "window"),
+        (["--backend", "nosuch"], "nosuch"),
+    ],
+)
 def test_explain_bad_options(model_and_input, capsys, args, needle):
     model, folder = model_and_input
     assert main(["--quiet", "explain", str(model), str(folder / "x.npy"), "--ig-steps", "5", *args]) == 2

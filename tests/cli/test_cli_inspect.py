@@ -13,9 +13,13 @@ from smugkit.cli import main
 
 def _symbolic_model(path):
     w = numpy_helper.from_array(np.ones((4, 2), np.float32), "W")
-    g = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["y"])], "g",
-                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "F"])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])], [w])
+    g = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "F"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])],
+        [w],
+    )
     path.write_bytes(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
     return path
 
@@ -40,8 +44,10 @@ def test_inspect_unsupported_lists_ops(shared_models, capsys):
     assert "Resize" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("content,needle", [(None, "not found"), (b"", "empty file"),
-                                            (b"\x08\x07garbage\xff\xff\xff", "not a valid ONNX model")])
+@pytest.mark.parametrize(
+    "content,needle",
+    [(None, "not found"), (b"", "empty file"), (b"\x08\x07garbage\xff\xff\xff", "not a valid ONNX model")],
+)
 def test_bad_files_give_one_line_and_exit_2(tmp_path, capsys, content, needle):
     path = tmp_path / "m.onnx"
     if content is not None:

@@ -70,7 +70,9 @@ def test_instance_margins_equal_ir_on_masked_inputs(window, mask_value):
 def test_gamma_out_of_range():
     net = load_model(tiny_cnn())
     with pytest.raises(InputError, match="gamma"):
-        first_layer_instance(net, np.ones(net.input.shape), np.array([0]), 1.0, make_windows(detect_layout(net), 1))
+        first_layer_instance(
+            net, np.ones(net.input.shape), np.array([0]), 1.0, make_windows(detect_layout(net), 1)
+        )
 
 
 def test_smug_base_by_hand_on_a_toy_conv():

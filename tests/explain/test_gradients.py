@@ -30,19 +30,30 @@ def close(a, b, rtol: float) -> bool:
 
 def onnx_model(nodes, inputs, outputs, inits=None, opset: int = 17) -> onnx.ModelProto:
     """A model from nodes; ``inputs``/``outputs`` are ``(name, shape)`` pairs (float) or names (shape unknown)."""
-    ins = [helper.make_tensor_value_info(n, s[2] if len(s) > 2 else TensorProto.FLOAT, s[1])
-           for s in inputs for n in [s[0]]]
+    ins = [
+        helper.make_tensor_value_info(n, s[2] if len(s) > 2 else TensorProto.FLOAT, s[1])
+        for s in inputs
+        for n in [s[0]]
+    ]
     outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs]
-    init = [numpy_helper.from_array(np.asarray(v, np.float32 if np.asarray(v).dtype.kind == "f" else None), k)
-            for k, v in (inits or {}).items()]
+    init = [
+        numpy_helper.from_array(np.asarray(v, np.float32 if np.asarray(v).dtype.kind == "f" else None), k)
+        for k, v in (inits or {}).items()
+    ]
     g = helper.make_graph(nodes, "g", ins, outs, initializer=init)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
     return onnx.shape_inference.infer_shapes(m)  # fills in the output shapes the checker asks for
 
 
 def random_feeds(net, rng, n: int = 3) -> dict:
-    return {i.name: (rng.integers(0, 4, (n,) + i.shape) if i.dtype.startswith("int")
-                     else rng.uniform(-1, 1, (n,) + i.shape)) for i in net.inputs}
+    return {
+        i.name: (
+            rng.integers(0, 4, (n,) + i.shape)
+            if i.dtype.startswith("int")
+            else rng.uniform(-1, 1, (n,) + i.shape)
+        )
+        for i in net.inputs
+    }
 
 
 def load_or_skip(path):
@@ -82,9 +93,11 @@ def central_differences(net, x, target, steps, coords):
     """Float64 central differences of the IR at flat ``coords`` with the fd provider's steps (no float32 noise)."""
     eye = np.zeros((coords.size, x.size))
     eye[np.arange(coords.size), coords] = steps.reshape(-1)[coords]
-    pts = np.concatenate([x.reshape(1, -1) + eye, x.reshape(1, -1) - eye]).reshape((2 * coords.size,) + x.shape)
+    pts = np.concatenate([x.reshape(1, -1) + eye, x.reshape(1, -1) - eye]).reshape(
+        (2 * coords.size,) + x.shape
+    )
     f = net.run(pts)[net.output.name].reshape(2 * coords.size, -1)[:, target]
-    return (f[:coords.size] - f[coords.size:]) / (2 * steps.reshape(-1)[coords])
+    return (f[: coords.size] - f[coords.size :]) / (2 * steps.reshape(-1)[coords])
 
 
 @pytest.mark.parametrize("path", FD_FILES, ids=lambda p: str(p.relative_to(SHARED)))
@@ -114,47 +127,158 @@ def _op_models():
     """Small ONNX graphs covering the emitted ops' attributes (name, model, input shape)."""
     r = np.random.default_rng(3)
     w = lambda *s: r.standard_normal(s).astype(np.float32)
-    yield "conv_group_dilation_pads_stride", onnx_model(
-        [helper.make_node("Conv", ["x", "W", "B"], ["c"], group=2, dilations=[2, 1], strides=[2, 3],
-                          pads=[1, 0, 2, 1]),
-         helper.make_node("Tanh", ["c"], ["y"])], [("x", [1, 4, 9, 10])], ["y"], {"W": w(6, 2, 3, 2), "B": w(6)}), \
-        (1, 4, 9, 10)
-    yield "conv1d_clip_avgpool_ceil", onnx_model(
-        [helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1], strides=[2]),
-         helper.make_node("Clip", ["c", "lo", "hi"], ["k"]),
-         helper.make_node("AveragePool", ["k"], ["y"], kernel_shape=[3], strides=[2], pads=[1, 1], ceil_mode=1,
-                          count_include_pad=1)],
-        [("x", [1, 2, 11])], ["y"], {"W": w(3, 2, 3), "lo": np.float32(-0.5), "hi": np.float32(0.7)}), (1, 2, 11)
-    yield "maxpool_pads_dilation_gap", onnx_model(
-        [helper.make_node("MaxPool", ["x"], ["m"], kernel_shape=[3, 2], strides=[2, 1], pads=[1, 0, 1, 1],
-                          dilations=[1, 2]),
-         helper.make_node("GlobalAveragePool", ["m"], ["g"]),
-         helper.make_node("LeakyRelu", ["g"], ["y"], alpha=0.2)], [("x", [1, 3, 7, 6])], ["y"]), (1, 3, 7, 6)
-    yield "two_variable_mul_div_softmax", onnx_model(
-        [helper.make_node("MatMul", ["x", "W"], ["a"]), helper.make_node("Sigmoid", ["x"], ["s"]),
-         helper.make_node("MatMul", ["s", "V"], ["b"]), helper.make_node("Mul", ["a", "b"], ["m"]),
-         helper.make_node("Add", ["b", "two"], ["d"]), helper.make_node("Div", ["m", "d"], ["q"]),
-         helper.make_node("Softmax", ["q"], ["p"], axis=-1), helper.make_node("Sub", ["c", "p"], ["y"])],
-        [("x", [1, 5])], ["y"], {"W": w(5, 4), "V": w(5, 4), "two": np.float32(3.0), "c": w(2, 1, 4)}), (1, 5)
-    yield "matmul_left_transpose_pad_slice_concat", onnx_model(
-        [helper.make_node("MatMul", ["A", "x"], ["a"]), helper.make_node("Transpose", ["a"], ["t"], perm=[1, 0]),
-         helper.make_node("Pad", ["t", "pads", "pv"], ["p"], mode="constant"),
-         helper.make_node("Slice", ["p", "st", "en"], ["s"]), helper.make_node("Concat", ["s", "t"], ["y"], axis=0)],
-        [("x", [4, 3])], ["y"], {"A": w(5, 4), "pads": np.array([1, 0, 0, 2], np.int64),
-                                 "pv": np.float32(0.5), "st": np.array([1, 1], np.int64),
-                                 "en": np.array([4, 6], np.int64)}), (4, 3)
-    yield "conv1d_same_lower_maxpool_dilated_ceil", onnx_model(
-        [helper.make_node("Conv", ["x", "W"], ["c"], strides=[3], auto_pad="SAME_LOWER"),
-         helper.make_node("Unsqueeze", ["c", "ax"], ["u"]),
-         helper.make_node("MaxPool", ["u"], ["y"], kernel_shape=[1, 2], dilations=[1, 2], strides=[1, 2],
-                          ceil_mode=1)],
-        [("x", [1, 2, 16])], ["y"], {"W": w(4, 2, 4), "ax": np.array([2], np.int64)}), (1, 2, 16)
-    yield "avgpool_ceil_pads_excluded_empty_slice", onnx_model(
-        [helper.make_node("AveragePool", ["x"], ["a"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
-                          ceil_mode=1, count_include_pad=0),
-         helper.make_node("Flatten", ["a"], ["f"]), helper.make_node("Slice", ["f", "st", "st", "one"], ["e"]),
-         helper.make_node("Concat", ["e", "f"], ["y"], axis=1)],
-        [("x", [1, 1, 6, 7])], ["y"], {"st": np.array([2], np.int64), "one": np.array([1], np.int64)}), (1, 1, 6, 7)
+    yield (
+        "conv_group_dilation_pads_stride",
+        onnx_model(
+            [
+                helper.make_node(
+                    "Conv",
+                    ["x", "W", "B"],
+                    ["c"],
+                    group=2,
+                    dilations=[2, 1],
+                    strides=[2, 3],
+                    pads=[1, 0, 2, 1],
+                ),
+                helper.make_node("Tanh", ["c"], ["y"]),
+            ],
+            [("x", [1, 4, 9, 10])],
+            ["y"],
+            {"W": w(6, 2, 3, 2), "B": w(6)},
+        ),
+        (1, 4, 9, 10),
+    )
+    yield (
+        "conv1d_clip_avgpool_ceil",
+        onnx_model(
+            [
+                helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1], strides=[2]),
+                helper.make_node("Clip", ["c", "lo", "hi"], ["k"]),
+                helper.make_node(
+                    "AveragePool",
+                    ["k"],
+                    ["y"],
+                    kernel_shape=[3],
+                    strides=[2],
+                    pads=[1, 1],
+                    ceil_mode=1,
+                    count_include_pad=1,
+                ),
+            ],
+            [("x", [1, 2, 11])],
+            ["y"],
+            {"W": w(3, 2, 3), "lo": np.float32(-0.5), "hi": np.float32(0.7)},
+        ),
+        (1, 2, 11),
+    )
+    yield (
+        "maxpool_pads_dilation_gap",
+        onnx_model(
+            [
+                helper.make_node(
+                    "MaxPool",
+                    ["x"],
+                    ["m"],
+                    kernel_shape=[3, 2],
+                    strides=[2, 1],
+                    pads=[1, 0, 1, 1],
+                    dilations=[1, 2],
+                ),
+                helper.make_node("GlobalAveragePool", ["m"], ["g"]),
+                helper.make_node("LeakyRelu", ["g"], ["y"], alpha=0.2),
+            ],
+            [("x", [1, 3, 7, 6])],
+            ["y"],
+        ),
+        (1, 3, 7, 6),
+    )
+    yield (
+        "two_variable_mul_div_softmax",
+        onnx_model(
+            [
+                helper.make_node("MatMul", ["x", "W"], ["a"]),
+                helper.make_node("Sigmoid", ["x"], ["s"]),
+                helper.make_node("MatMul", ["s", "V"], ["b"]),
+                helper.make_node("Mul", ["a", "b"], ["m"]),
+                helper.make_node("Add", ["b", "two"], ["d"]),
+                helper.make_node("Div", ["m", "d"], ["q"]),
+                helper.make_node("Softmax", ["q"], ["p"], axis=-1),
+                helper.make_node("Sub", ["c", "p"], ["y"]),
+            ],
+            [("x", [1, 5])],
+            ["y"],
+            {"W": w(5, 4), "V": w(5, 4), "two": np.float32(3.0), "c": w(2, 1, 4)},
+        ),
+        (1, 5),
+    )
+    yield (
+        "matmul_left_transpose_pad_slice_concat",
+        onnx_model(
+            [
+                helper.make_node("MatMul", ["A", "x"], ["a"]),
+                helper.make_node("Transpose", ["a"], ["t"], perm=[1, 0]),
+                helper.make_node("Pad", ["t", "pads", "pv"], ["p"], mode="constant"),
+                helper.make_node("Slice", ["p", "st", "en"], ["s"]),
+                helper.make_node("Concat", ["s", "t"], ["y"], axis=0),
+            ],
+            [("x", [4, 3])],
+            ["y"],
+            {
+                "A": w(5, 4),
+                "pads": np.array([1, 0, 0, 2], np.int64),
+                "pv": np.float32(0.5),
+                "st": np.array([1, 1], np.int64),
+                "en": np.array([4, 6], np.int64),
+            },
+        ),
+        (4, 3),
+    )
+    yield (
+        "conv1d_same_lower_maxpool_dilated_ceil",
+        onnx_model(
+            [
+                helper.make_node("Conv", ["x", "W"], ["c"], strides=[3], auto_pad="SAME_LOWER"),
+                helper.make_node("Unsqueeze", ["c", "ax"], ["u"]),
+                helper.make_node(
+                    "MaxPool",
+                    ["u"],
+                    ["y"],
+                    kernel_shape=[1, 2],
+                    dilations=[1, 2],
+                    strides=[1, 2],
+                    ceil_mode=1,
+                ),
+            ],
+            [("x", [1, 2, 16])],
+            ["y"],
+            {"W": w(4, 2, 4), "ax": np.array([2], np.int64)},
+        ),
+        (1, 2, 16),
+    )
+    yield (
+        "avgpool_ceil_pads_excluded_empty_slice",
+        onnx_model(
+            [
+                helper.make_node(
+                    "AveragePool",
+                    ["x"],
+                    ["a"],
+                    kernel_shape=[3, 3],
+                    strides=[2, 2],
+                    pads=[1, 1, 1, 1],
+                    ceil_mode=1,
+                    count_include_pad=0,
+                ),
+                helper.make_node("Flatten", ["a"], ["f"]),
+                helper.make_node("Slice", ["f", "st", "st", "one"], ["e"]),
+                helper.make_node("Concat", ["e", "f"], ["y"], axis=1),
+            ],
+            [("x", [1, 1, 6, 7])],
+            ["y"],
+            {"st": np.array([2], np.int64), "one": np.array([1], np.int64)},
+        ),
+        (1, 1, 6, 7),
+    )
 
 
 @pytest.mark.parametrize("name,model,shape", list(_op_models()), ids=[m[0] for m in _op_models()])
@@ -169,8 +293,11 @@ def test_emitted_ops_match_ir_and_onnxruntime(name, model, shape):
     cot = rng.standard_normal((4,) + net.output.shape)
     on = get_provider("onnx", net)
     ir = get_provider("ir", net)
-    assert close(on.vjp({net.input.name: x}, out, cot, net.input.name),
-                 ir.vjp({net.input.name: x}, out, cot, net.input.name), F32_RTOL)
+    assert close(
+        on.vjp({net.input.name: x}, out, cot, net.input.name),
+        ir.vjp({net.input.name: x}, out, cot, net.input.name),
+        F32_RTOL,
+    )
     # the forward half of the graph is onnxruntime's own answer on the original model
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     ref = sess.run([out], {net.input.name: x[0].astype(np.float32)})[0]
@@ -178,8 +305,13 @@ def test_emitted_ops_match_ir_and_onnxruntime(name, model, shape):
 
 
 def test_maxpool_ties_route_to_the_first_maximum_as_in_the_ir():
-    net = load_model(onnx_model([helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], pads=[1, 1, 0, 0])],
-                                [("x", [1, 1, 3, 3])], ["y"]))
+    net = load_model(
+        onnx_model(
+            [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], pads=[1, 1, 0, 0])],
+            [("x", [1, 1, 3, 3])],
+            ["y"],
+        )
+    )
     x = np.zeros((2, 1, 1, 3, 3))  # all-zero windows: every entry ties (post-ReLU zeros are common)
     x[1, 0, 0, 2, 2] = 1.0
     cot = np.ones((2, 1, 1, 3, 3))
@@ -210,8 +342,12 @@ def test_gradient_wrt_first_layer_post_activation_all_providers():
 
 
 def test_fd_refuses_tensors_the_onnx_file_does_not_have():
-    model = onnx_model([helper.make_node("Gemm", ["x", "W"], ["y"], transA=1)], [("x", [3, 1])], ["y"],
-                       {"W": np.ones((3, 2), np.float32)})
+    model = onnx_model(
+        [helper.make_node("Gemm", ["x", "W"], ["y"], transA=1)],
+        [("x", [3, 1])],
+        ["y"],
+        {"W": np.ones((3, 2), np.float32)},
+    )
     net = load_model(model)
     internal = next(n.output for n in net.nodes if n.op_type == "Transpose")  # made by the frontend
     with pytest.raises(GradientError, match="does not exist in the ONNX model"):
@@ -221,12 +357,27 @@ def test_fd_refuses_tensors_the_onnx_file_does_not_have():
 # -- finite differences: batching and step size --------------------------------------------------------------
 def test_fd_batches_a_symbolic_axis_and_loops_a_fixed_reshape(tmp_path):
     w = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
-    flat = onnx_model([helper.make_node("Reshape", ["x", "shape"], ["f"]), helper.make_node("MatMul", ["f", "W"], ["m"]),
-                       helper.make_node("Tanh", ["m"], ["y"])], [("x", [1, 2, 3])], ["y"],
-                      {"shape": np.array([1, 6], np.int64), "W": w})
+    flat = onnx_model(
+        [
+            helper.make_node("Reshape", ["x", "shape"], ["f"]),
+            helper.make_node("MatMul", ["f", "W"], ["m"]),
+            helper.make_node("Tanh", ["m"], ["y"]),
+        ],
+        [("x", [1, 2, 3])],
+        ["y"],
+        {"shape": np.array([1, 6], np.int64), "W": w},
+    )
     onnx.save(flat, tmp_path / "fixed.onnx")
-    sym = onnx_model([helper.make_node("Flatten", ["x"], ["f"]), helper.make_node("MatMul", ["f", "W"], ["m"]),
-                      helper.make_node("Tanh", ["m"], ["y"])], [("x", ["N", 2, 3])], ["y"], {"W": w})
+    sym = onnx_model(
+        [
+            helper.make_node("Flatten", ["x"], ["f"]),
+            helper.make_node("MatMul", ["f", "W"], ["m"]),
+            helper.make_node("Tanh", ["m"], ["y"]),
+        ],
+        [("x", ["N", 2, 3])],
+        ["y"],
+        {"W": w},
+    )
     onnx.save(sym, tmp_path / "sym.onnx")
     x = np.random.default_rng(1).uniform(-1, 1, (3, 2, 3))  # a batch of 3 for the batch-1 models
     for name, batched in (("fixed.onnx", False), ("sym.onnx", True)):
@@ -239,16 +390,23 @@ def test_fd_batches_a_symbolic_axis_and_loops_a_fixed_reshape(tmp_path):
 
 
 def test_fd_warns_when_the_step_is_large_for_the_input_scale():
-    net = load_model(onnx_model([helper.make_node("Sigmoid", ["x"], ["y"])], [("x", [1, 4])], ["y"]),)
-    prov = FDProvider(net, model=onnx_model([helper.make_node("Sigmoid", ["x"], ["y"])], [("x", [1, 4])], ["y"]))
+    net = load_model(
+        onnx_model([helper.make_node("Sigmoid", ["x"], ["y"])], [("x", [1, 4])], ["y"]),
+    )
+    prov = FDProvider(
+        net, model=onnx_model([helper.make_node("Sigmoid", ["x"], ["y"])], [("x", [1, 4])], ["y"])
+    )
     with pytest.warns(UserWarning, match="large relative to the input scale"):
         gradient(net, np.full((1, 4), 1e-3), target=0, provider=prov)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gradient(net, np.full((1, 4), 0.5), target=0, provider=prov)
     with pytest.raises(InputError, match="step"):
-        FDProvider(net, model=onnx_model([helper.make_node("Sigmoid", ["x"], ["y"])], [("x", [1, 4])], ["y"]),
-                   step=-1.0)
+        FDProvider(
+            net,
+            model=onnx_model([helper.make_node("Sigmoid", ["x"], ["y"])], [("x", [1, 4])], ["y"]),
+            step=-1.0,
+        )
 
 
 def test_fd_needs_the_original_model():
@@ -260,10 +418,16 @@ def test_fd_needs_the_original_model():
 # -- saving the emitted graph; external gradient models ---------------------------------------------------------
 def _mlp():
     r = np.random.default_rng(7)
-    return onnx_model([helper.make_node("Gemm", ["x", "W1", "b1"], ["h"]), helper.make_node("Relu", ["h"], ["r"]),
-                       helper.make_node("Gemm", ["r", "W2"], ["y"])], [("x", ["N", 6])], ["y"],
-                      {"W1": r.standard_normal((6, 8)), "b1": r.standard_normal(8) * 0.1,
-                       "W2": r.standard_normal((8, 3))})
+    return onnx_model(
+        [
+            helper.make_node("Gemm", ["x", "W1", "b1"], ["h"]),
+            helper.make_node("Relu", ["h"], ["r"]),
+            helper.make_node("Gemm", ["r", "W2"], ["y"]),
+        ],
+        [("x", ["N", 6])],
+        ["y"],
+        {"W1": r.standard_normal((6, 8)), "b1": r.standard_normal(8) * 0.1, "W2": r.standard_normal((8, 3))},
+    )
 
 
 def test_saved_gradient_graph_runs_in_onnxruntime_and_as_external_provider(tmp_path):
@@ -280,19 +444,30 @@ def test_saved_gradient_graph_runs_in_onnxruntime_and_as_external_provider(tmp_p
     assert close(grad[:, 0], ref, F32_RTOL)
     assert np.allclose(probs.sum(axis=-1), 1, atol=1e-6)
     logit_graph = OnnxProvider(net).save(tmp_path / "grad_logits.onnx")  # its cotangent is on the logits
-    ext = get_provider("external", net, model=logit_graph, gradient_output="grad", cotangent_input="cotangent")
+    ext = get_provider(
+        "external", net, model=logit_graph, gradient_output="grad", cotangent_input="cotangent"
+    )
     for kind in ("logit", "probability"):
-        assert close(gradient(net, x, target=1, output=kind, provider=ext),
-                     gradient(net, x, target=1, output=kind), F32_RTOL)
+        assert close(
+            gradient(net, x, target=1, output=kind, provider=ext),
+            gradient(net, x, target=1, output=kind),
+            F32_RTOL,
+        )
 
 
 def test_external_fixed_target_model():
     r = np.random.default_rng(4)
     w = r.standard_normal((4, 3)).astype(np.float32)
-    net = load_model(onnx_model([helper.make_node("MatMul", ["x", "W"], ["y"])], [("x", [1, 4])], ["y"], {"W": w}))
+    net = load_model(
+        onnx_model([helper.make_node("MatMul", ["x", "W"], ["y"])], [("x", [1, 4])], ["y"], {"W": w})
+    )
     # d y[0, 2] / dx = W[:, 2] for every x: a hand-written gradient model (x * 0 + W[:, 2])
-    grad_model = onnx_model([helper.make_node("Mul", ["x", "zero"], ["z"]), helper.make_node("Add", ["z", "g"], ["dx"])],
-                            [("x", [1, 4])], ["dx"], {"zero": np.float32(0), "g": w[:, 2][None]})
+    grad_model = onnx_model(
+        [helper.make_node("Mul", ["x", "zero"], ["z"]), helper.make_node("Add", ["z", "g"], ["dx"])],
+        [("x", [1, 4])],
+        ["dx"],
+        {"zero": np.float32(0), "g": w[:, 2][None]},
+    )
     ext = get_provider("external", net, model=grad_model, gradient_output="dx", target=2)
     x = r.uniform(size=(3, 4))
     assert np.allclose(gradient(net, x, target=2, provider=ext), np.broadcast_to(w[:, 2], (3, 4)))
@@ -384,4 +559,4 @@ def test_batches_and_predicted_targets(mlp_net):
     assert close(gradient(mlp_net, x, batch_size=2), whole, 1e-12)
     pred = mlp_net.run(x)[mlp_net.output.name].argmax(axis=-1)
     for i in range(7):
-        assert close(whole[i], gradient(mlp_net, x[i:i + 1], target=int(pred[i]))[0], 1e-12)
+        assert close(whole[i], gradient(mlp_net, x[i : i + 1], target=int(pred[i]))[0], 1e-12)

@@ -20,11 +20,16 @@ B = RNG.standard_normal(3) * 0.1
 
 def model(nodes, in_shape, inits, in_name="x", out="y", elem=TensorProto.FLOAT) -> onnx.ModelProto:
     """One input, one output; output shape from shape inference."""
-    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(in_name, elem, in_shape)],
-                          [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)],
-                          [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in inits.items()])
-    return onnx.shape_inference.infer_shapes(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)],
-                                                               ir_version=8))
+    g = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(in_name, elem, in_shape)],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in inits.items()],
+    )
+    return onnx.shape_inference.infer_shapes(
+        helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +39,28 @@ def linear():
 
 @pytest.fixture(scope="module")
 def sigmoid():
-    return load_model(model([helper.make_node("MatMul", ["x", "W"], ["z"]), helper.make_node("Sigmoid", ["z"], ["y"])],
-                            [1, 5], {"W": W}))
+    return load_model(
+        model(
+            [helper.make_node("MatMul", ["x", "W"], ["z"]), helper.make_node("Sigmoid", ["z"], ["y"])],
+            [1, 5],
+            {"W": W},
+        )
+    )
 
 
 _R = np.random.default_rng(5)
-MLP_W = {"W1": _R.standard_normal((5, 7)), "b1": _R.standard_normal(7) * 0.3, "W2": _R.standard_normal((7, 4)),
-         "W3": _R.standard_normal((4, 3))}
-HEAD = [helper.make_node("Gemm", ["post", "W2"], ["u"]), helper.make_node("Tanh", ["u"], ["t"]),
-        helper.make_node("Gemm", ["t", "W3"], ["logits"]), helper.make_node("Softmax", ["logits"], ["y"])]
+MLP_W = {
+    "W1": _R.standard_normal((5, 7)),
+    "b1": _R.standard_normal(7) * 0.3,
+    "W2": _R.standard_normal((7, 4)),
+    "W3": _R.standard_normal((4, 3)),
+}
+HEAD = [
+    helper.make_node("Gemm", ["post", "W2"], ["u"]),
+    helper.make_node("Tanh", ["u"], ["t"]),
+    helper.make_node("Gemm", ["t", "W3"], ["logits"]),
+    helper.make_node("Softmax", ["logits"], ["y"]),
+]
 
 
 def mlp_proto() -> onnx.ModelProto:
@@ -78,9 +96,16 @@ def test_sigmoid_model_matches_the_closed_form_and_converges(sigmoid):
     z = (X @ W[:, 1]).item()
     exact = X * W[:, 1] * (1 / (1 + np.exp(-z)) - 0.5) / z
     for rule in RULES:
-        errors = [integrated_gradients(sigmoid, X, target=1, steps=m, rule=rule).completeness_error
-                  for m in (2, 8, 32)]
-        assert errors[0] > errors[1] > errors[2], (rule, errors)
+        errors = [
+            integrated_gradients(sigmoid, X, target=1, steps=m, rule=rule).completeness_error
+            for m in (2, 8, 32)
+        ]
+        # each refinement shrinks the error until it reaches rounding level (Gauss-Legendre gets there at 8)
+        floor = 1e-12
+        assert errors[0] > max(errors[1], floor) and (errors[1] > errors[2] or errors[1] <= floor), (
+            rule,
+            errors,
+        )
     res = integrated_gradients(sigmoid, X, target=1, steps=64, rule="gauss_legendre")
     assert np.allclose(res.attributions, exact, atol=1e-12)
     mid = integrated_gradients(sigmoid, X, target=1, steps=200)
@@ -106,9 +131,10 @@ def test_internal_tensor_ig_equals_ig_on_the_sub_network(mlp, rest_of_mlp):
     post = mlp.first_layer().post
     assert post == "post"
     value = mlp.run(X, ["post"])["post"]
-    for kw, sub_baseline in (({}, "zeros"),
-                             ({"baseline": "white", "tensor_baseline": "input"},
-                              mlp.run(np.ones((1, 5)), ["post"])["post"])):
+    for kw, sub_baseline in (
+        ({}, "zeros"),
+        ({"baseline": "white", "tensor_baseline": "input"}, mlp.run(np.ones((1, 5)), ["post"])["post"]),
+    ):
         res = integrated_gradients(mlp, X, target=1, tensor=post, steps=50, **kw)
         ref = integrated_gradients(rest_of_mlp, value, target=1, steps=50, baseline=sub_baseline)
         assert res.attributions.shape == (1, 7)
@@ -124,8 +150,9 @@ def test_providers_agree_on_ig(mlp):
     assert np.abs(on.attributions - ir.attributions).max() <= 1e-5 * np.abs(ir.attributions).max()
     raw = mlp.meta["source"]
     assert raw.startswith("<")  # built in memory: the fd provider needs the model itself
-    fd = integrated_gradients(mlp, X, target=0, tensor=post, steps=40, provider="fd",
-                              provider_options={"model": mlp_proto()})
+    fd = integrated_gradients(
+        mlp, X, target=0, tensor=post, steps=40, provider="fd", provider_options={"model": mlp_proto()}
+    )
     assert np.abs(fd.attributions - ir.attributions).max() <= 1e-2 * np.abs(ir.attributions).max()
 
 
@@ -136,11 +163,15 @@ def test_ig_on_the_zoo_cnn_first_layer():
     x = sample_inputs(8)[0][0]  # (1, 8, 8): one image without the batch axis
     post = net.first_layer().post
     ir = integrated_gradients(net, x, target=None, tensor=post, output="probability", steps=64, batch_size=16)
-    on = integrated_gradients(net, x, target=None, tensor=post, output="probability", steps=64, provider="onnx")
+    on = integrated_gradients(
+        net, x, target=None, tensor=post, output="probability", steps=64, provider="onnx"
+    )
     assert ir.attributions.shape == net.tensor(post).shape[1:]
     assert np.abs(on.attributions - ir.attributions).max() <= 1e-4 * np.abs(ir.attributions).max()
     assert ir.relative_error < 0.05 and ir.evaluations == 64
-    whole = integrated_gradients(net, x, target=None, tensor=post, output="probability", steps=64, batch_size=64)
+    whole = integrated_gradients(
+        net, x, target=None, tensor=post, output="probability", steps=64, batch_size=64
+    )
     assert np.allclose(whole.attributions, ir.attributions, atol=1e-12)  # chunking changes nothing
 
 
@@ -157,16 +188,25 @@ def test_black_white_is_the_average_of_black_and_white(sigmoid):
 def test_blur_uniform_and_array_baselines():
     img = np.random.default_rng(0).uniform(0, 1, (1, 3, 16, 12))
     assert spatial_axes(img.shape) == (2, 3) and spatial_axes((1, 32, 32, 3)) == (1, 2)
-    assert np.allclose(make_baseline("blur", img, blur_sigma=2.0), gaussian_filter(img, [0, 0, 2.0, 2.0],
-                                                                                   mode="nearest"))
+    assert np.allclose(
+        make_baseline("blur", img, blur_sigma=2.0), gaussian_filter(img, [0, 0, 2.0, 2.0], mode="nearest")
+    )
     u = make_baseline("uniform", img, seed=3, input_range=(0.2, 0.4))
     assert np.array_equal(u, make_baseline("uniform", img, seed=3, input_range=(0.2, 0.4)))
     assert not np.array_equal(u, make_baseline("uniform", img, seed=4, input_range=(0.2, 0.4)))
     assert u.min() >= 0.2 and u.max() <= 0.4
     assert np.array_equal(make_baseline("white", img, input_range=(0, 255)), np.full(img.shape, 255.0))
-    net = load_model(model([helper.make_node("Conv", ["x", "K"], ["c"]), helper.make_node("Sigmoid", ["c"], ["s"]),
-                            helper.make_node("Flatten", ["s"], ["y"])], [1, 3, 16, 12],
-                           {"K": np.random.default_rng(1).standard_normal((2, 3, 3, 3)) * 0.3}))
+    net = load_model(
+        model(
+            [
+                helper.make_node("Conv", ["x", "K"], ["c"]),
+                helper.make_node("Sigmoid", ["c"], ["s"]),
+                helper.make_node("Flatten", ["s"], ["y"]),
+            ],
+            [1, 3, 16, 12],
+            {"K": np.random.default_rng(1).standard_normal((2, 3, 3, 3)) * 0.3},
+        )
+    )
     for baseline in ("blur", "uniform"):
         res = integrated_gradients(net, img, target=5, baseline=baseline, steps=32)
         assert res.relative_error < 1e-3 and res.baseline == baseline
@@ -214,8 +254,14 @@ def test_bad_points_targets_and_tensors(linear):
 
 
 def test_integer_tensor_is_a_gradient_error():
-    net = load_model(model([helper.make_node("Gather", ["E", "x"], ["e"]), helper.make_node("Flatten", ["e"], ["y"])],
-                           [1, 3], {"E": np.arange(12.0).reshape(6, 2)}, elem=TensorProto.INT64))
+    net = load_model(
+        model(
+            [helper.make_node("Gather", ["E", "x"], ["e"]), helper.make_node("Flatten", ["e"], ["y"])],
+            [1, 3],
+            {"E": np.arange(12.0).reshape(6, 2)},
+            elem=TensorProto.INT64,
+        )
+    )
     with pytest.raises(GradientError, match="integer ids"):
         integrated_gradients(net, np.array([[1, 2, 3]]), target=0)
     emb = integrated_gradients(net, np.array([[1, 2, 3]]), target=(0, 3), tensor="e", steps=4)

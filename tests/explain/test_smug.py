@@ -90,6 +90,9 @@ def test_smug_base_and_saliency_are_consistent(cnn):
 def test_json_round_trip_and_files(cnn, tmp_path):
     x = np.random.default_rng(6).random(cnn.input.shape)
     e = explain(cnn, x, top_k=6, gamma=0.5, ig_steps=10, num_solutions=2)
+    assert len(e.alternatives) == 1  # the next-best distinct mask, never the optimum again
+    alt = np.asarray(e.alternatives[0])
+    assert alt.sum() >= e.mask_size and not np.array_equal(alt, np.asarray(e.mask_bits).reshape(-1))
     files = e.save(tmp_path)
     assert {p.name for p in files.values()} == {"explanation.json", "saliency.png", "mask.png"}
     back = Explanation.load(tmp_path)
@@ -98,10 +101,20 @@ def test_json_round_trip_and_files(cnn, tmp_path):
     assert json.loads((tmp_path / "explanation.json").read_text())["versions"]["smugkit"]
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"label": 7}, "label 7 is out of range"), ({"gamma": 1.0}, "gamma"), ({"gamma": -0.1}, "gamma"),
-    ({"window": 0}, "window"), ({"window": 9}, "larger"), ({"top_k": 0}, "top_k"), ({"ig_steps": 0}, "ig_steps"),
-    ({"encoding": "middle"}, "encoding"), ({"backend": "nosuch"}, "nosuch")])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"label": 7}, "label 7 is out of range"),
+        ({"gamma": 1.0}, "gamma"),
+        ({"gamma": -0.1}, "gamma"),
+        ({"window": 0}, "window"),
+        ({"window": 9}, "larger"),
+        ({"top_k": 0}, "top_k"),
+        ({"ig_steps": 0}, "ig_steps"),
+        ({"encoding": "middle"}, "encoding"),
+        ({"backend": "nosuch"}, "nosuch"),
+    ],
+)
 def test_bad_options(cnn, kwargs, match):
     x = np.random.default_rng(0).random(cnn.input.shape)
     with pytest.raises((InputError, ModelError, SolverUnavailable), match=match):

@@ -60,8 +60,11 @@ def w(rng, *shape):
 
 
 def mlp(rng, with_softmax=False):
-    nodes = [node("Gemm", ["X", "W1", "b1"], ["h"]), node("Relu", ["h"], ["r"]),
-             node("Gemm", ["r", "W2", "b2"], ["logits"])]
+    nodes = [
+        node("Gemm", ["X", "W1", "b1"], ["h"]),
+        node("Relu", ["h"], ["r"]),
+        node("Gemm", ["r", "W2", "b2"], ["logits"]),
+    ]
     if with_softmax:
         nodes.append(node("Softmax", ["logits"], ["Y"]))
     inits = {"W1": w(rng, 4, 6), "b1": w(rng, 6), "W2": w(rng, 6, 3), "b2": w(rng, 3)}
@@ -70,15 +73,22 @@ def mlp(rng, with_softmax=False):
 
 # -- constant folding and BatchNorm folding --------------------------------------------------------------
 def test_pytorch_shape_chain_is_folded(rng):
-    nodes = [node("Shape", ["X"], ["s"]),
-             node("Gather", ["s", "zero"], ["n"], axis=0),
-             node("Unsqueeze", ["n", "ax0"], ["n1"]),
-             node("Concat", ["n1", "minus1"], ["shape"], axis=0),
-             node("Reshape", ["X", "shape"], ["f"]),
-             node("Gemm", ["f", "W", "b"], ["g"], transB=1),
-             node("Relu", ["g"], ["Y"])]
-    inits = {"zero": np.array(0, np.int64), "ax0": np.array([0], np.int64), "minus1": np.array([-1], np.int64),
-             "W": w(rng, 5, 24), "b": w(rng, 5)}
+    nodes = [
+        node("Shape", ["X"], ["s"]),
+        node("Gather", ["s", "zero"], ["n"], axis=0),
+        node("Unsqueeze", ["n", "ax0"], ["n1"]),
+        node("Concat", ["n1", "minus1"], ["shape"], axis=0),
+        node("Reshape", ["X", "shape"], ["f"]),
+        node("Gemm", ["f", "W", "b"], ["g"], transB=1),
+        node("Relu", ["g"], ["Y"]),
+    ]
+    inits = {
+        "zero": np.array(0, np.int64),
+        "ax0": np.array([0], np.int64),
+        "minus1": np.array([-1], np.int64),
+        "W": w(rng, 5, 24),
+        "b": w(rng, 5),
+    }
     m = make(nodes, [("X", ["N", 2, 3, 4])], [("Y", ["N", 5])], inits)
     net = load_model(m)
     assert [n.op_type for n in net.nodes] == ["Reshape", "Dense", "Relu"]
@@ -100,10 +110,18 @@ def test_constant_subgraph_is_folded(rng):
 
 def test_batchnorm_folding_is_noted(rng):
     c = 3
-    inits = {"W": w(rng, c, 2, 3, 3), "s": w(rng, c), "b": w(rng, c), "m": w(rng, c),
-             "v": (0.5 + rng.random(c)).astype(np.float32)}
-    nodes = [node("Conv", ["X", "W"], ["c"]), node("BatchNormalization", ["c", "s", "b", "m", "v"], ["bn"]),
-             node("Relu", ["bn"], ["Y"])]
+    inits = {
+        "W": w(rng, c, 2, 3, 3),
+        "s": w(rng, c),
+        "b": w(rng, c),
+        "m": w(rng, c),
+        "v": (0.5 + rng.random(c)).astype(np.float32),
+    }
+    nodes = [
+        node("Conv", ["X", "W"], ["c"]),
+        node("BatchNormalization", ["c", "s", "b", "m", "v"], ["bn"]),
+        node("Relu", ["bn"], ["Y"]),
+    ]
     m = make(nodes, [("X", [1, 2, 5, 5])], [("Y", [1, c, 3, 3])], inits)
     net = load_model(m)
     assert [n.op_type for n in net.nodes] == ["Conv", "Relu"]
@@ -157,8 +175,12 @@ def _sklearn_mlp(tmp_path: Path, zipmap: bool) -> Path:
     x = rng.standard_normal((90, 4)).astype(np.float32)
     y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5).astype(int)
     clf = MLPClassifier(hidden_layer_sizes=(6,), max_iter=300, random_state=0).fit(x, y)
-    m = skl2onnx.convert_sklearn(clf, initial_types=[("input", FloatTensorType([None, 4]))],
-                                 options={id(clf): {"zipmap": zipmap}}, target_opset=17)
+    m = skl2onnx.convert_sklearn(
+        clf,
+        initial_types=[("input", FloatTensorType([None, 4]))],
+        options={id(clf): {"zipmap": zipmap}},
+        target_opset=17,
+    )
     path = tmp_path / f"mlp_zipmap{int(zipmap)}.onnx"
     path.write_bytes(m.SerializeToString())
     return path
@@ -185,21 +207,29 @@ def test_sklearn_mlp_classifier(tmp_path, rng, zipmap):
     assert int(np.argmax(scores)) == int(np.argmax(probs))
     assert int(np.ravel(label)[0]) == int(np.argmax(scores))  # classes are 0..k-1
     logits_name = net.meta["output_names"][net.output.name]
-    np.testing.assert_allclose(scores, ort_tensors(m, {sess.get_inputs()[0].name: x}, [logits_name])[0],
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        scores, ort_tensors(m, {sess.get_inputs()[0].name: x}, [logits_name])[0], rtol=1e-4, atol=1e-5
+    )
 
 
 # -- layouts ---------------------------------------------------------------------------------------------
 def test_keras_nhwc_transposes(rng):
-    nodes = [node("Transpose", ["X"], ["xt"], perm=[0, 3, 1, 2]),
-             node("Conv", ["xt", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
-             node("Relu", ["c"], ["r"]),
-             node("Transpose", ["r"], ["rt"], perm=[0, 2, 3, 1]),
-             node("Reshape", ["rt", "shape"], ["f"]),
-             node("MatMul", ["f", "M"], ["m"]),
-             node("Add", ["m", "mb"], ["Y"])]
-    inits = {"W": w(rng, 4, 3, 3, 3), "B": w(rng, 4), "shape": np.array([-1, 6 * 6 * 4], np.int64),
-             "M": w(rng, 144, 5), "mb": w(rng, 5)}
+    nodes = [
+        node("Transpose", ["X"], ["xt"], perm=[0, 3, 1, 2]),
+        node("Conv", ["xt", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+        node("Relu", ["c"], ["r"]),
+        node("Transpose", ["r"], ["rt"], perm=[0, 2, 3, 1]),
+        node("Reshape", ["rt", "shape"], ["f"]),
+        node("MatMul", ["f", "M"], ["m"]),
+        node("Add", ["m", "mb"], ["Y"]),
+    ]
+    inits = {
+        "W": w(rng, 4, 3, 3, 3),
+        "B": w(rng, 4),
+        "shape": np.array([-1, 6 * 6 * 4], np.int64),
+        "M": w(rng, 144, 5),
+        "mb": w(rng, 5),
+    }
     m = make(nodes, [("X", ["unk", 6, 6, 3])], [("Y", ["unk", 5])], inits)
     net = load_model(m)
     assert net.input.shape == (1, 6, 6, 3)
@@ -211,14 +241,20 @@ def test_keras_nhwc_transposes(rng):
 
 # -- errors ----------------------------------------------------------------------------------------------
 def test_all_unsupported_ops_are_reported_at_once(rng):
-    nodes = [node("Erf", ["X"], ["e1"], name="erf_a"),
-             node("Resize", ["e1", "", "scales"], ["rs"], name="resize", mode="nearest"),
-             node("Erf", ["rs"], ["e2"], name="erf_b"),
-             node("TopK", ["e2", "k"], ["vals", "idx"], name="topk", axis=-1),
-             node("Relu", ["vals"], ["r"]),
-             node("Flatten", ["r"], ["f"]),
-             node("Gemm", ["f", "W"], ["Y"])]
-    inits = {"scales": np.array([1, 1, 2, 2], np.float32), "k": np.array([3], np.int64), "W": w(rng, 8 * 3, 2)}
+    nodes = [
+        node("Erf", ["X"], ["e1"], name="erf_a"),
+        node("Resize", ["e1", "", "scales"], ["rs"], name="resize", mode="nearest"),
+        node("Erf", ["rs"], ["e2"], name="erf_b"),
+        node("TopK", ["e2", "k"], ["vals", "idx"], name="topk", axis=-1),
+        node("Relu", ["vals"], ["r"]),
+        node("Flatten", ["r"], ["f"]),
+        node("Gemm", ["f", "W"], ["Y"]),
+    ]
+    inits = {
+        "scales": np.array([1, 1, 2, 2], np.float32),
+        "k": np.array([3], np.int64),
+        "W": w(rng, 8 * 3, 2),
+    }
     m = make(nodes, [("X", [1, 1, 4, 4])], [("Y", [1, 2])], inits, opset=13)
     with pytest.raises(UnsupportedOpError) as e:
         load_model(m)
@@ -297,8 +333,14 @@ def test_external_data_in_the_same_folder(tmp_path, rng):
     weight = w(rng, 4, 3)
     m = make([node("MatMul", ["X", "W"], ["Y"])], [("X", [1, 4])], [("Y", [1, 3])], {"W": weight})
     path = tmp_path / "m.onnx"
-    onnx.save_model(m, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location="w.bin",
-                    size_threshold=0)
+    onnx.save_model(
+        m,
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location="w.bin",
+        size_threshold=0,
+    )
     assert (tmp_path / "w.bin").is_file()
     net = load_model(path)
     x = w(rng, 1, 4)
@@ -309,8 +351,11 @@ def test_external_data_in_the_same_folder(tmp_path, rng):
 
 @pytest.mark.parametrize("where", ["parent", "absolute", "sneaky"])
 def test_external_data_outside_the_folder_is_refused(tmp_path, rng, where):
-    location = {"parent": "../x.bin", "absolute": str(tmp_path / "abs" / "x.bin"),
-                "sneaky": "sub/../../x.bin"}[where]
+    location = {
+        "parent": "../x.bin",
+        "absolute": str(tmp_path / "abs" / "x.bin"),
+        "sneaky": "sub/../../x.bin",
+    }[where]
     path = _external(tmp_path, rng, location)
     with pytest.raises(ModelError, match="outside"):
         load_model(path)
@@ -350,8 +395,12 @@ def test_bad_files(tmp_path, rng):
 
 
 def test_truncated_protobuf(tmp_path, rng):
-    m = make([node("MatMul", ["X", "W"], ["h"]), node("Relu", ["h"], ["Y"])], [("X", [1, 40])], [("Y", [1, 30])],
-             {"W": w(rng, 40, 30)})
+    m = make(
+        [node("MatMul", ["X", "W"], ["h"]), node("Relu", ["h"], ["Y"])],
+        [("X", [1, 40])],
+        [("Y", [1, 30])],
+        {"W": w(rng, 40, 30)},
+    )
     data = m.SerializeToString()
     assert load_model(data)(np.zeros((1, 40))).shape == (1, 30)
     for cut in (len(data) // 2, len(data) - 3, 10):
@@ -411,7 +460,7 @@ def test_run_conventions(rng):
     m = mlp(rng)
     net = load_model(m)
     xs = w(rng, 5, 4)
-    single = np.stack([net(xs[k:k + 1])[0] for k in range(5)])
+    single = np.stack([net(xs[k : k + 1])[0] for k in range(5)])
     np.testing.assert_allclose(net(xs), single, rtol=1e-12)  # a batch for a batch-1 model
     np.testing.assert_allclose(net(xs[:, None])[:, 0], single, rtol=1e-12)  # a stack
     np.testing.assert_allclose(net({"X": xs[:1]}), net(xs[:1]))

@@ -19,8 +19,10 @@ from opcheck import fd_check, ort_run
 REPO = Path(__file__).resolve().parents[2]
 MARABOU = REPO.parent / "shared" / "models" / "marabou"
 if not MARABOU.is_dir():
-    pytest.skip(f"third-party models not found at {MARABOU} (see DESIGN.md: ../shared/models)",
-                allow_module_level=True)
+    pytest.skip(
+        f"third-party models not found at {MARABOU} (see DESIGN.md: ../shared/models)",
+        allow_module_level=True,
+    )
 
 MODELS = sorted(p.relative_to(MARABOU).as_posix() for p in MARABOU.glob("**/*.onnx"))
 #: models the frontend must refuse, with the error type and a word its message must contain
@@ -48,8 +50,9 @@ def max_error(path: Path, net, feeds) -> float:
     err = 0.0
     for o, r in zip(net.outputs, ref):
         assert np.shape(got[o.name]) == r.shape, f"{o.name}: {np.shape(got[o.name])} vs onnxruntime {r.shape}"
-        np.testing.assert_allclose(got[o.name], r, rtol=1e-4, atol=1e-4 * (1 + np.abs(r).max()),
-                                   err_msg=f"output {o.name} ({names})")
+        np.testing.assert_allclose(
+            got[o.name], r, rtol=1e-4, atol=1e-4 * (1 + np.abs(r).max()), err_msg=f"output {o.name} ({names})"
+        )
         err = max(err, float(np.abs(got[o.name] - r).max()) if r.size else 0.0)
     return err
 

@@ -73,19 +73,30 @@ def _export(module, shape, path: Path, dynamo: bool) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if dynamo:
-            torch.onnx.export(module, (x,), str(path), dynamo=True, input_names=["x"], output_names=["y"],
-                              verbose=False)
+            torch.onnx.export(
+                module, (x,), str(path), dynamo=True, input_names=["x"], output_names=["y"], verbose=False
+            )
         else:
-            torch.onnx.export(module, (x,), str(path), dynamo=False, input_names=["x"], output_names=["y"],
-                              dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+            torch.onnx.export(
+                module,
+                (x,),
+                str(path),
+                dynamo=False,
+                input_names=["x"],
+                output_names=["y"],
+                dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
+            )
     return path
 
 
-CASES = [(src, kind, dynamo) for src in ("factory", "local") for kind in ("mlp", "cnn") for dynamo in (False, True)]
+CASES = [
+    (src, kind, dynamo) for src in ("factory", "local") for kind in ("mlp", "cnn") for dynamo in (False, True)
+]
 
 
-@pytest.fixture(scope="module", params=CASES,
-                ids=[f"{s}-{k}-{'dynamo' if d else 'torchscript'}" for s, k, d in CASES])
+@pytest.fixture(
+    scope="module", params=CASES, ids=[f"{s}-{k}-{'dynamo' if d else 'torchscript'}" for s, k, d in CASES]
+)
 def exported(request, tmp_path_factory):
     source, kind, dynamo = request.param
     if dynamo:

@@ -19,11 +19,17 @@ I64 = TensorProto.INT64
 def model(nodes, inputs, outputs, inits=None, opset: int = 17) -> onnx.ModelProto:
     """A one-graph model: ``inputs`` are ``(name, shape[, elem_type])``, ``outputs`` names (float unless a pair)."""
     ins = [helper.make_tensor_value_info(i[0], i[2] if len(i) > 2 else F, i[1]) for i in inputs]
-    outs = [helper.make_tensor_value_info(o, F, None) if isinstance(o, str)
-            else helper.make_tensor_value_info(o[0], o[1], None) for o in outputs]
+    outs = [
+        helper.make_tensor_value_info(o, F, None)
+        if isinstance(o, str)
+        else helper.make_tensor_value_info(o[0], o[1], None)
+        for o in outputs
+    ]
     init = [numpy_helper.from_array(np.asarray(v), k) for k, v in (inits or {}).items()]
     g = helper.make_graph(nodes, "g", ins, outs, initializer=init)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], ir_version=8 if opset <= 17 else 10)
+    m = helper.make_model(
+        g, opset_imports=[helper.make_opsetid("", opset)], ir_version=8 if opset <= 17 else 10
+    )
     m = onnx.shape_inference.infer_shapes(m)  # output shapes
     for o in m.graph.output:
         o.type.tensor_type.shape.SetInParent()
@@ -94,8 +100,9 @@ def fd_check(net: Network, feeds, rng, eps: float = 1e-6, tol: float = 1e-5, max
             n = len(dirs)
             fd = ((ys[:n] - ys[n:]) * ct).reshape(n, -1).sum(axis=1) / (2 * eps)
             an = (dirs * g).reshape(n, -1).sum(axis=1)
-            np.testing.assert_allclose(an, fd, rtol=tol, atol=tol * (1 + np.abs(fd).max()),
-                                       err_msg=f"vjp of {out.name} wrt {name}")
+            np.testing.assert_allclose(
+                an, fd, rtol=tol, atol=tol * (1 + np.abs(fd).max()), err_msg=f"vjp of {out.name} wrt {name}"
+            )
 
 
 def bounds_check(net: Network, feeds, rng, radius: float = 0.3, samples: int = 64) -> None:
@@ -105,8 +112,12 @@ def bounds_check(net: Network, feeds, rng, radius: float = 0.3, samples: int = 6
     lo = {k: x0[k] - r[k] if x0[k].dtype.kind == "f" else x0[k] for k in x0}
     hi = {k: x0[k] + r[k] if x0[k].dtype.kind == "f" else x0[k] for k in x0}
     box = net.bounds(lo, hi)
-    pts = {k: (lo[k] + (hi[k] - lo[k]) * rng.random((samples,) + x0[k].shape)) if x0[k].dtype.kind == "f"
-           else np.broadcast_to(x0[k], (samples,) + x0[k].shape) for k in x0}
+    pts = {
+        k: (lo[k] + (hi[k] - lo[k]) * rng.random((samples,) + x0[k].shape))
+        if x0[k].dtype.kind == "f"
+        else np.broadcast_to(x0[k], (samples,) + x0[k].shape)
+        for k in x0
+    }
     # the corners matter most for piecewise ops
     for k, p in pts.items():
         if x0[k].dtype.kind == "f":
@@ -116,13 +127,17 @@ def bounds_check(net: Network, feeds, rng, radius: float = 0.3, samples: int = 6
     for t in names:
         bl, bh = box[t]
         v = vals[t]
-        assert bl.shape == bh.shape == v.shape[1:], f"{t}: bound shapes {bl.shape}, {bh.shape} vs {v.shape[1:]}"
+        assert bl.shape == bh.shape == v.shape[1:], (
+            f"{t}: bound shapes {bl.shape}, {bh.shape} vs {v.shape[1:]}"
+        )
         slack = 1e-9 * (1 + np.abs(v))
         assert np.all(v >= bl - slack), f"{t}: a value falls below its lower bound"
         assert np.all(v <= bh + slack), f"{t}: a value exceeds its upper bound"
 
 
-def check_all(m, rng, *, feeds=None, rtol=1e-4, atol=1e-5, vjp=True, bounds=True, low=None, **load) -> Network:
+def check_all(
+    m, rng, *, feeds=None, rtol=1e-4, atol=1e-5, vjp=True, bounds=True, low=None, **load
+) -> Network:
     """Load ``m`` and run the forward, VJP and bounds checks; returns the network."""
     net = load_model(m, **load)
     feeds = feeds if feeds is not None else random_feeds(m, rng, low)

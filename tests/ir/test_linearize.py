@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
@@ -11,9 +10,16 @@ from smugkit.errors import ModelError
 from smugkit.frontends import load_model
 from smugkit.ir.linearize import affine_rows
 
-FIRST_LAYER_MODELS = ["conv_mp1.onnx", "mnist2x10.onnx", "traffic-classifier64.onnx", "KJ_TinyTaxiNet.onnx",
-                      "cifar10/cifar_base_kw.onnx", "fc_2-2sigmoids-3.onnx", "fc_matMul.onnx",
-                      "acasxu/ACASXU_experimental_v2a_1_1.onnx"]
+FIRST_LAYER_MODELS = [
+    "conv_mp1.onnx",
+    "mnist2x10.onnx",
+    "traffic-classifier64.onnx",
+    "KJ_TinyTaxiNet.onnx",
+    "cifar10/cifar_base_kw.onnx",
+    "fc_2-2sigmoids-3.onnx",
+    "fc_matMul.onnx",
+    "acasxu/ACASXU_experimental_v2a_1_1.onnx",
+]
 
 
 @pytest.mark.parametrize("name", FIRST_LAYER_MODELS)
@@ -31,25 +37,36 @@ def test_rows_match_forward_on_shared_models(shared_models, name):
 
 
 def _model(nodes, inits, in_shape, out_name="y"):
-    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)],
-                          [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, [])],
-                          [numpy_helper.from_array(v.astype(np.float32), k) for k, v in inits.items()])
+    g = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)],
+        [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, [])],
+        [numpy_helper.from_array(v.astype(np.float32), k) for k, v in inits.items()],
+    )
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
 
 
-@pytest.mark.parametrize("group,dil,stride,pads", [(1, 1, 1, [1, 1, 1, 1]), (2, 2, 2, [0, 1, 2, 0]),
-                                                   (4, 1, 3, [2, 2, 2, 2])])
+@pytest.mark.parametrize(
+    "group,dil,stride,pads", [(1, 1, 1, [1, 1, 1, 1]), (2, 2, 2, [0, 1, 2, 0]), (4, 1, 3, [2, 2, 2, 2])]
+)
 def test_conv_rows_with_groups_dilations_and_normalisation(group, dil, stride, pads):
     rng = np.random.default_rng(1)
     w = rng.standard_normal((8, 4 // group, 3, 3))
-    nodes = [helper.make_node("Sub", ["x", "mean"], ["s"]), helper.make_node("Div", ["s", "std"], ["n"]),
-             helper.make_node("Pad", ["n", "pads"], ["p"], mode="reflect"),
-             helper.make_node("Conv", ["p", "W"], ["c"], group=group, dilations=[dil, dil],
-                              strides=[stride, stride], pads=pads),
-             helper.make_node("Relu", ["c"], ["y"])]
+    nodes = [
+        helper.make_node("Sub", ["x", "mean"], ["s"]),
+        helper.make_node("Div", ["s", "std"], ["n"]),
+        helper.make_node("Pad", ["n", "pads"], ["p"], mode="reflect"),
+        helper.make_node(
+            "Conv", ["p", "W"], ["c"], group=group, dilations=[dil, dil], strides=[stride, stride], pads=pads
+        ),
+        helper.make_node("Relu", ["c"], ["y"]),
+    ]
     inits = {"mean": rng.random((1, 4, 1, 1)), "std": rng.random((1, 4, 1, 1)) + 0.5, "W": w}
     model = _model(nodes, inits, [1, 4, 9, 11])
-    model.graph.initializer.append(numpy_helper.from_array(np.array([0, 0, 1, 2, 0, 0, 1, 0], np.int64), "pads"))
+    model.graph.initializer.append(
+        numpy_helper.from_array(np.array([0, 0, 1, 2, 0, 0, 1, 0], np.int64), "pads")
+    )
     net = load_model(model)
     fl = net.first_layer()
     rows = np.arange(net.tensors[fl.pre].size)

@@ -61,18 +61,21 @@ def test_gemm_defaults(rng):
 
 
 # -- MatMul -------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("x_shape,w_shape", [
-    ((2, 5), (5, 3)),
-    ((1, 5), (5,)),
-    ((5,), (5, 3)),
-    ((5,), (5,)),
-    ((2, 3, 5), (5, 4)),
-    ((2, 3, 5), (2, 5, 4)),
-    ((3, 5), (2, 5, 4)),
-    ((1, 3, 5), (2, 5, 4)),
-    ((5,), (2, 5, 4)),
-    ((2, 1, 3, 5), (4, 5, 2)),
-])
+@pytest.mark.parametrize(
+    "x_shape,w_shape",
+    [
+        ((2, 5), (5, 3)),
+        ((1, 5), (5,)),
+        ((5,), (5, 3)),
+        ((5,), (5,)),
+        ((2, 3, 5), (5, 4)),
+        ((2, 3, 5), (2, 5, 4)),
+        ((3, 5), (2, 5, 4)),
+        ((1, 3, 5), (2, 5, 4)),
+        ((5,), (2, 5, 4)),
+        ((2, 1, 3, 5), (4, 5, 2)),
+    ],
+)
 def test_matmul_constant_right(rng, x_shape, w_shape):
     n = node("MatMul", ["X", "W"], ["Y"])
     check_all(model([n], [("X", x_shape)], ["Y"], {"W": w(rng, *w_shape)}), rng)
@@ -101,8 +104,9 @@ def test_binary_with_constant(rng, op, c_shape, const_left):
 
 
 @pytest.mark.parametrize("op", BIN)
-@pytest.mark.parametrize("x_shape,y_shape", [((2, 3, 4), (2, 3, 4)), ((2, 3, 4), (3, 1)), ((4,), (2, 3, 4)),
-                                             ((2, 1, 4), (3, 1))])
+@pytest.mark.parametrize(
+    "x_shape,y_shape", [((2, 3, 4), (2, 3, 4)), ((2, 3, 4), (3, 1)), ((4,), (2, 3, 4)), ((2, 1, 4), (3, 1))]
+)
 def test_binary_two_variables(rng, op, x_shape, y_shape):
     m = model([node(op, ["X", "Y"], ["Z"])], [("X", x_shape), ("Y", y_shape)], ["Z"])
     check_all(m, rng, low=0.5 if op == "Div" else None, atol=1e-4)
@@ -114,8 +118,13 @@ def test_binary_same_tensor_twice(rng, op):
 
 
 def test_bias_add_after_gemm_and_conv_is_folded(rng):
-    nodes = [node("Conv", ["X", "W"], ["c"]), node("Add", ["c", "b"], ["d"]), node("Flatten", ["d"], ["f"]),
-             node("MatMul", ["f", "M"], ["m"]), node("Add", ["bm", "m"], ["Y"])]
+    nodes = [
+        node("Conv", ["X", "W"], ["c"]),
+        node("Add", ["c", "b"], ["d"]),
+        node("Flatten", ["d"], ["f"]),
+        node("MatMul", ["f", "M"], ["m"]),
+        node("Add", ["bm", "m"], ["Y"]),
+    ]
     inits = {"W": w(rng, 2, 1, 3, 3), "b": w(rng, 1, 2, 1, 1), "M": w(rng, 18, 4), "bm": w(rng, 4)}
     net = check_all(model(nodes, [("X", (1, 1, 5, 5))], ["Y"], inits), rng)
     assert [n.op_type for n in net.nodes] == ["Conv", "Reshape", "Dense"]
@@ -123,13 +132,21 @@ def test_bias_add_after_gemm_and_conv_is_folded(rng):
 
 
 def test_bias_add_not_folded_when_the_layer_output_is_reused(rng):
-    nodes = [node("MatMul", ["X", "M"], ["m"]), node("Add", ["m", "b"], ["a"]), node("Mul", ["m", "a"], ["Y"])]
+    nodes = [
+        node("MatMul", ["X", "M"], ["m"]),
+        node("Add", ["m", "b"], ["a"]),
+        node("Mul", ["m", "a"], ["Y"]),
+    ]
     check_all(model(nodes, [("X", (2, 3))], ["Y"], {"M": w(rng, 3, 4), "b": w(rng, 4)}), rng)
 
 
 def test_bias_add_not_folded_when_the_layer_output_is_reused_through_identity(rng):
-    nodes = [node("MatMul", ["X", "M"], ["m"]), node("Identity", ["m"], ["i"]), node("Add", ["i", "b"], ["a"]),
-             node("Sub", ["i", "a"], ["Y"])]
+    nodes = [
+        node("MatMul", ["X", "M"], ["m"]),
+        node("Identity", ["m"], ["i"]),
+        node("Add", ["i", "b"], ["a"]),
+        node("Sub", ["i", "a"], ["Y"]),
+    ]
     check_all(model(nodes, [("X", (2, 3))], ["Y"], {"M": w(rng, 3, 4), "b": w(rng, 4)}), rng)
 
 
@@ -177,9 +194,18 @@ def test_conv(rng, case, bias):
 
 
 # -- activations --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("op,attrs", [("Relu", {}), ("LeakyRelu", {}), ("LeakyRelu", {"alpha": 0.3}),
-                                      ("LeakyRelu", {"alpha": -0.5}), ("LeakyRelu", {"alpha": 1.5}),
-                                      ("Sigmoid", {}), ("Tanh", {})])
+@pytest.mark.parametrize(
+    "op,attrs",
+    [
+        ("Relu", {}),
+        ("LeakyRelu", {}),
+        ("LeakyRelu", {"alpha": 0.3}),
+        ("LeakyRelu", {"alpha": -0.5}),
+        ("LeakyRelu", {"alpha": 1.5}),
+        ("Sigmoid", {}),
+        ("Tanh", {}),
+    ],
+)
 def test_activation(rng, op, attrs):
     n = node(op, ["X"], ["Y"], **attrs)
     x = (3 * rng.standard_normal((2, 3, 4))).astype(np.float32)
@@ -203,8 +229,19 @@ def test_clip_attributes(rng, attrs):
     check_all(model([node("Clip", ["X"], ["Y"], **attrs)], [("X", (3, 5))], ["Y"], opset=10), rng)
 
 
-@pytest.mark.parametrize("opset,attrs", [(17, {}), (17, {"axis": 1}), (17, {"axis": 0}), (13, {"axis": -2}),
-                                         (11, {}), (11, {"axis": 0}), (11, {"axis": 2}), (11, {"axis": -1})])
+@pytest.mark.parametrize(
+    "opset,attrs",
+    [
+        (17, {}),
+        (17, {"axis": 1}),
+        (17, {"axis": 0}),
+        (13, {"axis": -2}),
+        (11, {}),
+        (11, {"axis": 0}),
+        (11, {"axis": 2}),
+        (11, {"axis": -1}),
+    ],
+)
 def test_softmax_mid_network(rng, opset, attrs):
     nodes = [node("Softmax", ["X"], ["s"], **attrs), node("Mul", ["s", "k"], ["Y"])]
     k = w(rng, 2, 3, 4)
@@ -213,8 +250,14 @@ def test_softmax_mid_network(rng, opset, attrs):
 
 
 def test_softmax_bounds_of_very_wide_boxes(rng):
-    net = load_model(model([node("Softmax", ["X"], ["s"]), node("Mul", ["s", "k"], ["Y"])], [("X", (1, 2))], ["Y"],
-                           {"k": np.float32(2.0)}))
+    net = load_model(
+        model(
+            [node("Softmax", ["X"], ["s"]), node("Mul", ["s", "k"], ["Y"])],
+            [("X", (1, 2))],
+            ["Y"],
+            {"k": np.float32(2.0)},
+        )
+    )
     lo, hi = net.bounds(np.array([[-1000.0, 0.0]]), np.array([[-900.0, 1000.0]]))["s"]
     assert np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))
     assert np.all(lo >= 0) and np.all(hi <= 1) and np.all(lo <= hi)
@@ -228,7 +271,10 @@ POOL_CASES = {
     "k3s1p1": ((1, 2, 5, 5), {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}),
     "asym_pads": ((1, 1, 5, 6), {"kernel_shape": [3, 2], "pads": [0, 1, 2, 1], "strides": [2, 1]}),
     "ceil": ((1, 2, 7, 7), {"kernel_shape": [2, 2], "strides": [2, 2], "ceil_mode": 1}),
-    "ceil_pads": ((1, 1, 6, 7), {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "ceil_mode": 1}),
+    "ceil_pads": (
+        (1, 1, 6, 7),
+        {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "ceil_mode": 1},
+    ),
     "same_upper": ((1, 2, 7, 6), {"kernel_shape": [3, 2], "strides": [2, 2], "auto_pad": "SAME_UPPER"}),
     "same_lower": ((1, 2, 7, 6), {"kernel_shape": [3, 2], "strides": [2, 2], "auto_pad": "SAME_LOWER"}),
     "valid": ((1, 2, 7, 6), {"kernel_shape": [3, 3], "strides": [2, 2], "auto_pad": "VALID"}),
@@ -236,7 +282,10 @@ POOL_CASES = {
 }
 MAXPOOL_ONLY = {
     "dilations": ((1, 2, 8, 8), {"kernel_shape": [2, 2], "dilations": [2, 2], "strides": [1, 2]}),
-    "dilations_ceil": ((1, 1, 9, 9), {"kernel_shape": [2, 2], "dilations": [2, 2], "strides": [3, 3], "ceil_mode": 1}),
+    "dilations_ceil": (
+        (1, 1, 9, 9),
+        {"kernel_shape": [2, 2], "dilations": [2, 2], "strides": [3, 3], "ceil_mode": 1},
+    ),
 }
 
 
@@ -257,8 +306,17 @@ def test_average_pool(rng, case, count_include_pad):
 @pytest.mark.parametrize("count_include_pad", [0, 1])
 @pytest.mark.parametrize("ceil_mode", [0, 1])
 def test_average_pool_dilations_opset19(rng, count_include_pad, ceil_mode):
-    n = node("AveragePool", ["X"], ["Y"], kernel_shape=[2, 3], dilations=[2, 1], strides=[2, 2], pads=[1, 0, 1, 1],
-             count_include_pad=count_include_pad, ceil_mode=ceil_mode)
+    n = node(
+        "AveragePool",
+        ["X"],
+        ["Y"],
+        kernel_shape=[2, 3],
+        dilations=[2, 1],
+        strides=[2, 2],
+        pads=[1, 0, 1, 1],
+        count_include_pad=count_include_pad,
+        ceil_mode=ceil_mode,
+    )
     check_all(model([n], [("X", (1, 2, 8, 7))], ["Y"], opset=19), rng)
 
 
@@ -268,15 +326,24 @@ def test_global_pool(rng, op, x_shape):
     check_all(model([node(op, ["X"], ["Y"])], [("X", x_shape)], ["Y"]), rng)
 
 
-@pytest.mark.parametrize("opset,axes,keepdims,x_shape", [(17, [2, 3], 1, (1, 3, 4, 5)), (17, [3, 2], 0, (2, 3, 4, 5)),
-                                                         (18, [-1, -2], 1, (1, 3, 4, 5)), (18, [2], 0, (1, 2, 6))])
+@pytest.mark.parametrize(
+    "opset,axes,keepdims,x_shape",
+    [
+        (17, [2, 3], 1, (1, 3, 4, 5)),
+        (17, [3, 2], 0, (2, 3, 4, 5)),
+        (18, [-1, -2], 1, (1, 3, 4, 5)),
+        (18, [2], 0, (1, 2, 6)),
+    ],
+)
 def test_reduce_mean_over_spatial_axes(rng, opset, axes, keepdims, x_shape):
     inits, ins, attrs = {}, ["X"], {"keepdims": keepdims}
     if opset >= 18:
         inits["a"], ins = np.array(axes, np.int64), ["X", "a"]
     else:
         attrs["axes"] = axes
-    net = check_all(model([node("ReduceMean", ins, ["Y"], **attrs)], [("X", x_shape)], ["Y"], inits, opset), rng)
+    net = check_all(
+        model([node("ReduceMean", ins, ["Y"], **attrs)], [("X", x_shape)], ["Y"], inits, opset), rng
+    )
     assert net.nodes[0].op_type == "GlobalAveragePool"
 
 
@@ -296,8 +363,12 @@ def test_maxpool_with_indices_output_is_unsupported(rng):
 
 # -- BatchNormalization -------------------------------------------------------------------------------------
 def _bn_inits(rng, c, prefix="bn"):
-    return {f"{prefix}_s": w(rng, c), f"{prefix}_b": w(rng, c), f"{prefix}_m": w(rng, c),
-            f"{prefix}_v": (0.5 + rng.random(c)).astype(np.float32)}
+    return {
+        f"{prefix}_s": w(rng, c),
+        f"{prefix}_b": w(rng, c),
+        f"{prefix}_m": w(rng, c),
+        f"{prefix}_v": (0.5 + rng.random(c)).astype(np.float32),
+    }
 
 
 def _bn(x, y, prefix="bn", **attrs):
@@ -357,8 +428,17 @@ def test_flatten(rng, axis):
     check_all(model([node("Flatten", ["X"], ["Y"], axis=axis)], [("X", (2, 3, 4, 5))], ["Y"]), rng)
 
 
-@pytest.mark.parametrize("shape,allowzero,opset", [([0, -1], 0, 13), ([-1], 0, 13), ([2, 0, 2, 3], 0, 13),
-                                                    ([6, -1, 2], 1, 14), ([3, 4, 2], 1, 14), ([0, 0, 6], 0, 5)])
+@pytest.mark.parametrize(
+    "shape,allowzero,opset",
+    [
+        ([0, -1], 0, 13),
+        ([-1], 0, 13),
+        ([2, 0, 2, 3], 0, 13),
+        ([6, -1, 2], 1, 14),
+        ([3, 4, 2], 1, 14),
+        ([0, 0, 6], 0, 5),
+    ],
+)
 def test_reshape(rng, shape, allowzero, opset):
     attrs = {"allowzero": allowzero} if opset >= 14 else {}
     n = node("Reshape", ["X", "s"], ["Y"], **attrs)
@@ -372,8 +452,9 @@ def test_transpose(rng, perm):
     check_all(model([node("Transpose", ["X"], ["Y"], **attrs)], [("X", (2, 3, 4, 1))], ["Y"]), rng)
 
 
-@pytest.mark.parametrize("axes,opset", [(None, 11), ([1], 11), ([-1, 1], 11), (None, 13), ([3], 13),
-                                        ([1, -1], 13)])
+@pytest.mark.parametrize(
+    "axes,opset", [(None, 11), ([1], 11), ([-1, 1], 11), (None, 13), ([3], 13), ([1, -1], 13)]
+)
 def test_squeeze(rng, axes, opset):
     inits, ins, attrs = {}, ["X"], {}
     if axes is not None and opset >= 13:
@@ -383,8 +464,9 @@ def test_squeeze(rng, axes, opset):
     check_all(model([node("Squeeze", ins, ["Y"], **attrs)], [("X", (2, 1, 3, 1))], ["Y"], inits, opset), rng)
 
 
-@pytest.mark.parametrize("axes,opset", [([0], 11), ([1, 3], 11), ([-1], 11), ([0], 13), ([4, 1], 13),
-                                        ([-1, -3], 13)])
+@pytest.mark.parametrize(
+    "axes,opset", [([0], 11), ([1, 3], 11), ([-1], 11), ([0], 13), ([4, 1], 13), ([-1, -3], 13)]
+)
 def test_unsqueeze(rng, axes, opset):
     inits, ins, attrs = {}, ["X"], {}
     if opset >= 13:
@@ -404,8 +486,10 @@ def test_identity_only(rng):
     check_all(model([node("Identity", ["X"], ["Y"])], [("X", (2, 3))], ["Y"]), rng)
 
 
-@pytest.mark.parametrize("opset,ins,attrs", [(10, ["X"], {"ratio": 0.3}), (13, ["X"], {}), (13, ["X", "r"], {}),
-                                             (13, ["X", "r", "t0"], {})])
+@pytest.mark.parametrize(
+    "opset,ins,attrs",
+    [(10, ["X"], {"ratio": 0.3}), (13, ["X"], {}), (13, ["X", "r"], {}), (13, ["X", "r", "t0"], {})],
+)
 def test_dropout_inference(rng, opset, ins, attrs):
     inits = {"r": np.float32(0.4), "t0": np.array(False), "M": w(rng, 3, 3)}
     nodes = [node("Dropout", ins, ["d"], **attrs), node("MatMul", ["d", "M"], ["Y"])]
@@ -477,15 +561,21 @@ def test_gather_embedding(rng, ids_shape):
 def test_gather_embedding_rejects_bad_ids(rng):
     m = model([node("Gather", ["T", "ids"], ["Y"])], [("ids", (1, 3), I64)], ["Y"], {"T": w(rng, 5, 2)})
     net = load_model(m)
-    np.testing.assert_array_equal(net.run(np.array([[1.0, 2.0, -5.0]]))["Y"], net.run(np.array([[1, 2, 0]]))["Y"])
-    for ids, msg in ((np.array([[0.5, 1, 2]]), "integer"), (np.array([[5, 1, 2]]), r"\[0, 5\)"),
-                     (np.array([[-6, 1, 2]]), r"\[0, 5\)")):
+    np.testing.assert_array_equal(
+        net.run(np.array([[1.0, 2.0, -5.0]]))["Y"], net.run(np.array([[1, 2, 0]]))["Y"]
+    )
+    for ids, msg in (
+        (np.array([[0.5, 1, 2]]), "integer"),
+        (np.array([[5, 1, 2]]), r"\[0, 5\)"),
+        (np.array([[-6, 1, 2]]), r"\[0, 5\)"),
+    ):
         with pytest.raises(InputError, match=msg):
             net.run(ids)
 
 
-@pytest.mark.parametrize("axis,indices", [(0, [1, 0, 1]), (1, [[2, 0], [-1, 1]]), (2, 3), (-1, [-4, 0]),
-                                          (1, -2)])
+@pytest.mark.parametrize(
+    "axis,indices", [(0, [1, 0, 1]), (1, [[2, 0], [-1, 1]]), (2, 3), (-1, [-4, 0]), (1, -2)]
+)
 def test_gather_constant_indices(rng, axis, indices):
     n = node("Gather", ["X", "i"], ["Y"], axis=axis)
     check_all(model([n], [("X", (2, 3, 4))], ["Y"], {"i": np.array(indices, np.int64)}), rng)
@@ -523,7 +613,9 @@ def test_pad_opset2_attributes(rng, mode):
 
 def test_pad_opset19_wrap(rng):
     n = node("Pad", ["X", "p"], ["Y"], mode="wrap")
-    check_all(model([n], [("X", (2, 3, 4))], ["Y"], {"p": np.array([0, 1, 2, 0, 2, 1], np.int64)}, opset=19), rng)
+    check_all(
+        model([n], [("X", (2, 3, 4))], ["Y"], {"p": np.array([0, 1, 2, 0, 2, 1], np.int64)}, opset=19), rng
+    )
 
 
 def test_pad_opset18_axes(rng):
@@ -532,16 +624,19 @@ def test_pad_opset18_axes(rng):
     check_all(model([n], [("X", (2, 3, 4))], ["Y"], inits, opset=18), rng)
 
 
-@pytest.mark.parametrize("starts,ends,axes,steps", [
-    ([1], [3], None, None),
-    ([0, 1], [2, -1], [0, 2], None),
-    ([-1], [-(2 ** 63) + 1], [1], [-1]),
-    ([5, 0], [-6, 10], [2, 1], [-2, 2]),
-    ([0], [2 ** 63 - 1], [-1], [3]),
-    ([-3, 1], [-1, 100], [-1, 0], [1, 1]),
-    ([-9, 7], [-9, -9], [-1, 1], [-2, -1]),
-    ([9, -9], [-1, 9], [2, 0], [-1, 1]),
-])
+@pytest.mark.parametrize(
+    "starts,ends,axes,steps",
+    [
+        ([1], [3], None, None),
+        ([0, 1], [2, -1], [0, 2], None),
+        ([-1], [-(2**63) + 1], [1], [-1]),
+        ([5, 0], [-6, 10], [2, 1], [-2, 2]),
+        ([0], [2**63 - 1], [-1], [3]),
+        ([-3, 1], [-1, 100], [-1, 0], [1, 1]),
+        ([-9, 7], [-9, -9], [-1, 1], [-2, -1]),
+        ([9, -9], [-1, 9], [2, 0], [-1, 1]),
+    ],
+)
 def test_slice(rng, starts, ends, axes, steps):
     inits = {"s": np.array(starts, np.int64), "e": np.array(ends, np.int64)}
     ins = ["X", "s", "e"]
@@ -559,8 +654,17 @@ def test_slice_opset9_attributes(rng):
     check_all(model([n], [("X", (3, 3, 6))], ["Y"], opset=9), rng)
 
 
-@pytest.mark.parametrize("opset,axis,split,outs", [(11, 1, [1, 2], 2), (11, -1, None, 3), (13, 2, [4, 2], 2),
-                                                   (13, 0, None, 2), (18, 2, None, 4), (18, 1, [2, 1], 2)])
+@pytest.mark.parametrize(
+    "opset,axis,split,outs",
+    [
+        (11, 1, [1, 2], 2),
+        (11, -1, None, 3),
+        (13, 2, [4, 2], 2),
+        (13, 0, None, 2),
+        (18, 2, None, 4),
+        (18, 1, [2, 1], 2),
+    ],
+)
 def test_split(rng, opset, axis, split, outs):
     names = [f"Y{k}" for k in range(outs)]
     inits, ins, attrs = {}, ["X"], {"axis": axis}
@@ -575,17 +679,24 @@ def test_split(rng, opset, axis, split, outs):
 
 # -- a few ops in a row -------------------------------------------------------------------------------------
 def test_small_cnn(rng):
-    nodes = [node("Conv", ["X", "W1", "B1"], ["c1"], pads=[1, 1, 1, 1], strides=[2, 2]),
-             node("Relu", ["c1"], ["r1"]),
-             node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[1, 1]),
-             node("Conv", ["p1", "W2"], ["c2"], group=2),
-             node("LeakyRelu", ["c2"], ["r2"], alpha=0.1),
-             node("AveragePool", ["r2"], ["p2"], kernel_shape=[2, 2], pads=[0, 0, 1, 1]),
-             node("Flatten", ["p2"], ["f"]),
-             node("Gemm", ["f", "W3", "B3"], ["g"], transB=1),
-             node("Tanh", ["g"], ["Y"])]
-    inits = {"W1": w(rng, 4, 3, 3, 3), "B1": w(rng, 4), "W2": w(rng, 4, 2, 2, 2), "W3": w(rng, 5, 4 * 2 * 2),
-             "B3": w(rng, 5)}
+    nodes = [
+        node("Conv", ["X", "W1", "B1"], ["c1"], pads=[1, 1, 1, 1], strides=[2, 2]),
+        node("Relu", ["c1"], ["r1"]),
+        node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[1, 1]),
+        node("Conv", ["p1", "W2"], ["c2"], group=2),
+        node("LeakyRelu", ["c2"], ["r2"], alpha=0.1),
+        node("AveragePool", ["r2"], ["p2"], kernel_shape=[2, 2], pads=[0, 0, 1, 1]),
+        node("Flatten", ["p2"], ["f"]),
+        node("Gemm", ["f", "W3", "B3"], ["g"], transB=1),
+        node("Tanh", ["g"], ["Y"]),
+    ]
+    inits = {
+        "W1": w(rng, 4, 3, 3, 3),
+        "B1": w(rng, 4),
+        "W2": w(rng, 4, 2, 2, 2),
+        "W3": w(rng, 5, 4 * 2 * 2),
+        "B3": w(rng, 5),
+    }
     net = check_all(model(nodes, [("X", (1, 3, 8, 8))], ["Y"], inits), rng, atol=1e-4)
     fl = net.first_layer()
     assert (fl.kind, fl.activation_type) == ("Conv", "Relu")
@@ -622,16 +733,38 @@ def test_ort_helper_sanity():
     np.testing.assert_array_equal(ort_run(m, {"X": np.array([-1.0, 2.0], np.float32)})[0], [0.0, 2.0])
 
 
-@pytest.mark.parametrize("nodes,expected", [
-    ([node("Sub", ["X", "mu"], ["s"]), node("MatMul", ["s", "W"], ["m"]), node("Add", ["m", "b"], ["a"]),
-      node("Relu", ["a"], ["Y"])], ("Dense", "Relu", ["Sub", "Dense"])),
-    ([node("MatMul", ["X", "W"], ["m"]), node("MatMul", ["m", "W"], ["m2"]), node("Tanh", ["m2"], ["Y"])],
-     ("Dense", "Tanh", ["Dense", "Dense"])),
-    ([node("Relu", ["X"], ["r"]), node("MatMul", ["r", "W"], ["Y"])], "before any weighted layer"),
-    ([node("MatMul", ["X", "W"], ["m"]), node("Softmax", ["m"], ["s"]), node("Add", ["s", "b"], ["Y"])],
-     "followed by Softmax"),
-    ([node("MatMul", ["X", "W"], ["Y"])], "no activation"),
-])
+@pytest.mark.parametrize(
+    "nodes,expected",
+    [
+        (
+            [
+                node("Sub", ["X", "mu"], ["s"]),
+                node("MatMul", ["s", "W"], ["m"]),
+                node("Add", ["m", "b"], ["a"]),
+                node("Relu", ["a"], ["Y"]),
+            ],
+            ("Dense", "Relu", ["Sub", "Dense"]),
+        ),
+        (
+            [
+                node("MatMul", ["X", "W"], ["m"]),
+                node("MatMul", ["m", "W"], ["m2"]),
+                node("Tanh", ["m2"], ["Y"]),
+            ],
+            ("Dense", "Tanh", ["Dense", "Dense"]),
+        ),
+        ([node("Relu", ["X"], ["r"]), node("MatMul", ["r", "W"], ["Y"])], "before any weighted layer"),
+        (
+            [
+                node("MatMul", ["X", "W"], ["m"]),
+                node("Softmax", ["m"], ["s"]),
+                node("Add", ["s", "b"], ["Y"]),
+            ],
+            "followed by Softmax",
+        ),
+        ([node("MatMul", ["X", "W"], ["Y"])], "no activation"),
+    ],
+)
 def test_first_layer(rng, nodes, expected):
     inits = {"W": w(rng, 3, 3), "b": w(rng, 3), "mu": w(rng, 3)}
     net = load_model(model(nodes, [("X", (1, 3))], ["Y"], inits))
@@ -646,27 +779,62 @@ def test_first_layer(rng, nodes, expected):
 
 
 # -- unsupported forms are reported, not mis-converted ------------------------------------------------------
-@pytest.mark.parametrize("nodes,inputs,why", [
-    ([node("Gemm", ["X", "Z"], ["Y"])], [("X", (2, 3)), ("Z", (3, 2))], "Gemm of two non-constant tensors"),
-    ([node("Gemm", ["X", "W", "Z"], ["Y"])], [("X", (2, 3)), ("Z", (2,))], "Gemm with a non-constant C"),
-    ([node("MatMul", ["X", "Z"], ["Y"])], [("X", (2, 3)), ("Z", (3, 2))], "MatMul of two non-constant tensors"),
-    ([node("MatMul", ["A3", "X"], ["Y"])], [("X", (3, 2))], "MatMul with a constant left operand"),
-    ([node("Conv", ["X", "Z"], ["Y"])], [("X", (1, 1, 4, 4)), ("Z", (1, 1, 2, 2))], "Conv with non-constant weights"),
-    ([node("Conv", ["X", "K3"], ["Y"])], [("X", (1, 1, 3, 3, 3))], "Conv with 3 spatial axes"),
-    ([node("Clip", ["X", "Z"], ["Y"])], [("X", (2, 3)), ("Z", ())], "Clip with non-constant bounds"),
-    ([node("Reshape", ["X", "S"], ["Y"])], [("X", (2, 3)), ("S", (2,), I64)], "Reshape to a non-constant shape"),
-    ([node("Gather", ["W", "I"], ["Y"], axis=1)], [("I", (2,), I64)], "Gather on a constant table"),
-    ([node("Gather", ["X", "I"], ["Y"])], [("X", (2, 3)), ("I", (2,), I64)], "Gather with non-constant data"),
-    ([node("Slice", ["X", "S", "E"], ["Y"])], [("X", (4,)), ("S", (1,), I64), ("E", (1,), I64)],
-     "Slice with non-constant bounds"),
-    ([node("Pad", ["X", "P"], ["Y"])], [("X", (4,)), ("P", (2,), I64)], "Pad with non-constant pads"),
-    ([node("Pad", ["X", "neg"], ["Y"])], [("X", (4,))], "Pad with negative pads"),
-    ([node("BatchNormalization", ["X", "Z", "b", "b", "v"], ["Y"])], [("X", (1, 2, 3)), ("Z", (2,))],
-     "BatchNormalization with non-constant statistics"),
-])
+@pytest.mark.parametrize(
+    "nodes,inputs,why",
+    [
+        (
+            [node("Gemm", ["X", "Z"], ["Y"])],
+            [("X", (2, 3)), ("Z", (3, 2))],
+            "Gemm of two non-constant tensors",
+        ),
+        ([node("Gemm", ["X", "W", "Z"], ["Y"])], [("X", (2, 3)), ("Z", (2,))], "Gemm with a non-constant C"),
+        (
+            [node("MatMul", ["X", "Z"], ["Y"])],
+            [("X", (2, 3)), ("Z", (3, 2))],
+            "MatMul of two non-constant tensors",
+        ),
+        ([node("MatMul", ["A3", "X"], ["Y"])], [("X", (3, 2))], "MatMul with a constant left operand"),
+        (
+            [node("Conv", ["X", "Z"], ["Y"])],
+            [("X", (1, 1, 4, 4)), ("Z", (1, 1, 2, 2))],
+            "Conv with non-constant weights",
+        ),
+        ([node("Conv", ["X", "K3"], ["Y"])], [("X", (1, 1, 3, 3, 3))], "Conv with 3 spatial axes"),
+        ([node("Clip", ["X", "Z"], ["Y"])], [("X", (2, 3)), ("Z", ())], "Clip with non-constant bounds"),
+        (
+            [node("Reshape", ["X", "S"], ["Y"])],
+            [("X", (2, 3)), ("S", (2,), I64)],
+            "Reshape to a non-constant shape",
+        ),
+        ([node("Gather", ["W", "I"], ["Y"], axis=1)], [("I", (2,), I64)], "Gather on a constant table"),
+        (
+            [node("Gather", ["X", "I"], ["Y"])],
+            [("X", (2, 3)), ("I", (2,), I64)],
+            "Gather with non-constant data",
+        ),
+        (
+            [node("Slice", ["X", "S", "E"], ["Y"])],
+            [("X", (4,)), ("S", (1,), I64), ("E", (1,), I64)],
+            "Slice with non-constant bounds",
+        ),
+        ([node("Pad", ["X", "P"], ["Y"])], [("X", (4,)), ("P", (2,), I64)], "Pad with non-constant pads"),
+        ([node("Pad", ["X", "neg"], ["Y"])], [("X", (4,))], "Pad with negative pads"),
+        (
+            [node("BatchNormalization", ["X", "Z", "b", "b", "v"], ["Y"])],
+            [("X", (1, 2, 3)), ("Z", (2,))],
+            "BatchNormalization with non-constant statistics",
+        ),
+    ],
+)
 def test_unsupported_forms(rng, nodes, inputs, why):
-    inits = {"W": w(rng, 3, 2), "A3": w(rng, 2, 4, 3), "K3": w(rng, 1, 1, 2, 2, 2), "b": w(rng, 2),
-             "v": np.ones(2, np.float32), "neg": np.array([-1, 0], np.int64)}
+    inits = {
+        "W": w(rng, 3, 2),
+        "A3": w(rng, 2, 4, 3),
+        "K3": w(rng, 1, 1, 2, 2, 2),
+        "b": w(rng, 2),
+        "v": np.ones(2, np.float32),
+        "neg": np.array([-1, 0], np.int64),
+    }
     used = {i for n in nodes for i in n.input}
     m = model(nodes, inputs, ["Y"], {k: v for k, v in inits.items() if k in used})
     with pytest.raises(UnsupportedOpError, match=why) as e:

@@ -59,8 +59,12 @@ def _index_case(rng: np.random.Generator):
         steps = [int(rng.choice([-2, -1, 1, 1, 2, 3])) for _ in axes]
         starts = [int(rng.integers(-shape[a] - 2, shape[a] + 2)) for a in axes]
         ends = [int(rng.integers(-shape[a] - 2, shape[a] + 2)) for a in axes]
-        inits = {"s": np.array(starts), "e": np.array(ends), "a": np.array([a - rank * int(rng.random() < 0.5)
-                                                                            for a in axes]), "t": np.array(steps)}
+        inits = {
+            "s": np.array(starts),
+            "e": np.array(ends),
+            "a": np.array([a - rank * int(rng.random() < 0.5) for a in axes]),
+            "t": np.array(steps),
+        }
         ins = ["X", "s", "e", "a", "t"]
     elif op == "Pad":
         mode = str(rng.choice(["constant", "reflect", "edge"]))
@@ -108,7 +112,8 @@ def test_random_configurations(family, make, seed):
         try:
             check_all(m, rng, feeds=feeds, atol=1e-4)
         except AssertionError as e:
-            raise AssertionError(f"{helper.printable_node(m.graph.node[0])} on "
-                                 f"{[list(v.shape) for v in feeds.values()]}: {e}") from None
+            raise AssertionError(
+                f"{helper.printable_node(m.graph.node[0])} on {[list(v.shape) for v in feeds.values()]}: {e}"
+            ) from None
         checked += 1
     assert checked >= 20

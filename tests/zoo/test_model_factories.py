@@ -18,7 +18,9 @@ def _needs_torch(dynamo: bool) -> None:
     """Skip unless torch (and onnxscript for the dynamo exporter) is installed."""
     pytest.importorskip("torch", reason="torch is not installed (the factories export PyTorch models)")
     if dynamo:
-        pytest.importorskip("onnxscript", reason="onnxscript is not installed (needed by the dynamo exporter)")
+        pytest.importorskip(
+            "onnxscript", reason="onnxscript is not installed (needed by the dynamo exporter)"
+        )
 
 
 def _run(path: Path, x: np.ndarray) -> list:

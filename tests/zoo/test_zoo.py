@@ -77,16 +77,23 @@ def test_zoo_import_does_not_import_torch() -> None:
 
 @pytest.mark.slow
 def test_training_script_reproduces_the_bundle(tmp_path) -> None:
-    torch = pytest.importorskip("torch", reason="torch is not installed (needed to retrain the zoo)")
+    pytest.importorskip("torch", reason="torch is not installed (needed to retrain the zoo)")
     pytest.importorskip("sklearn", reason="scikit-learn is not installed (needed to retrain the zoo)")
     from smugkit.zoo import train_digits
 
     assert train_digits.main(["--out", str(tmp_path)]) == 0
     fresh = json.loads((tmp_path / "manifest.json").read_text())
     bundled = zoo.manifest()
+    # float summation order depends on the machine's threads, so weights match closely, not bit for bit:
+    # compare what the models do instead
     for name, entry in bundled["models"].items():
         assert fresh["models"][name]["test_accuracy"] == pytest.approx(entry["test_accuracy"], abs=0.02)
-        if fresh["versions"] == bundled["versions"] and torch.__version__ == bundled["versions"]["torch"]:
-            assert fresh["models"][name]["sha256"] == entry["sha256"]
+        images, _ = zoo.sample_inputs(entry["input_shape"][-1])
+        ours = ort.InferenceSession(str(tmp_path / f"{name}.onnx"), providers=["CPUExecutionProvider"])
+        theirs = ort.InferenceSession(str(zoo.model_path(name)), providers=["CPUExecutionProvider"])
+        agree = ours.run(None, {"input": images})[0].argmax(1) == theirs.run(None, {"input": images})[
+            0
+        ].argmax(1)
+        assert agree.mean() >= 0.9, (name, agree.mean())
     np.testing.assert_array_equal(np.load(tmp_path / "digits_samples_labels.npy"), zoo.sample_inputs(8)[1])
     np.testing.assert_allclose(np.load(tmp_path / "digits28_samples.npy"), zoo.sample_inputs(28)[0])
