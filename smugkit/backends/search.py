@@ -114,6 +114,29 @@ def minimize(
     return SearchResult("optimal" if proven else "feasible", best_x, best_v, low, "", trace)
 
 
+def next_best(
+    session: Session,
+    spec: ObjectiveSpec | None,
+    strategy: str,
+    budget: Budget,
+    first: SearchResult,
+    count: int,
+) -> list[SearchResult]:
+    """Up to ``count`` further distinct solutions, each found after blocking the previous one."""
+    extra: list[SearchResult] = []
+    prev = first
+    while len(extra) < count and prev.x is not None:
+        session.block(prev.x)
+        nxt = minimize(
+            session, spec, strategy, budget, None, prev.value if prev.status == "optimal" else None
+        )
+        if nxt.x is None:
+            break
+        extra.append(nxt)
+        prev = nxt
+    return extra
+
+
 def _linear_up(
     session: Session,
     spec: ObjectiveSpec,

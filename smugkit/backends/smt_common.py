@@ -14,7 +14,7 @@ from smugkit.backends.base import Backend, Budget
 from smugkit.backends.lowering import Lowered, Lowerer, TermBuilder
 from smugkit.backends.objective import ObjectiveSpec, objective_spec
 from smugkit.backends.results import build_solution, check_options, keep_incumbent, prepare_incumbent
-from smugkit.backends.search import STRATEGIES, SearchResult, Session, minimize
+from smugkit.backends.search import STRATEGIES, SearchResult, Session, minimize, next_best
 from smugkit.dsl.problem import Compiled, Problem
 from smugkit.dsl.solution import Solution
 
@@ -203,16 +203,9 @@ class SmtBackend(Backend):
             search = "binary"
         res = minimize(session, spec, search, budget, inc)
         res.message = " ".join(m for m in (res.message, engine.message) if m)
-        extra: list[SearchResult] = []
-        prev = res
-        while len(extra) + 1 < num_solutions and prev.x is not None and lowered.decision.size:
-            session.block(prev.x)
-            lower = prev.value if prev.status == "optimal" else None
-            nxt = minimize(session, spec, search, budget, None, lower)
-            if nxt.x is None:
-                break
-            extra.append(nxt)
-            prev = nxt
+        extra = (
+            next_best(session, spec, search, budget, res, num_solutions - 1) if lowered.decision.size else []
+        )
         return build_solution(
             self,
             problem,

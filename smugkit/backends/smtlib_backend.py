@@ -22,7 +22,7 @@ from smugkit.backends import sexpr
 from smugkit.backends.base import Backend, Budget, Capabilities
 from smugkit.backends.objective import ObjectiveSpec, objective_spec
 from smugkit.backends.results import build_solution, check_options, keep_incumbent, prepare_incumbent
-from smugkit.backends.search import STRATEGIES, SearchResult, Session, minimize
+from smugkit.backends.search import STRATEGIES, SearchResult, Session, minimize, next_best
 from smugkit.dsl.problem import Problem
 from smugkit.dsl.smtlib import SmtWriter, int_lit, real_lit
 from smugkit.dsl.solution import Solution
@@ -248,17 +248,7 @@ class SmtlibBackend(Backend):
         search = strategy if strategy in STRATEGIES else "binary"
         res = minimize(session, spec, search, budget, inc)
         res.message = " ".join(m for m in (res.message, session.message) if m)
-        extra: list[SearchResult] = []
-        prev = res
-        while len(extra) + 1 < num_solutions and prev.x is not None:
-            session.block(prev.x)
-            nxt = minimize(
-                session, spec, search, budget, None, prev.value if prev.status == "optimal" else None
-            )
-            if nxt.x is None:
-                break
-            extra.append(nxt)
-            prev = nxt
+        extra = next_best(session, spec, search, budget, res, num_solutions - 1)
         return build_solution(
             self,
             problem,

@@ -10,9 +10,20 @@ from smugkit.ir.base import Op, register
 from smugkit.ir.linear import _scatter_windows, _Spatial2D, _windows
 
 
+class _WindowPool(Op, _Spatial2D):
+    """Pooling over windows: monotone in its input, so the bounds are the images of the box's corners."""
+
+    def bounds(self, los, his):
+        return self.forward(los[0]), self.forward(his[0])
+
+    def describe(self) -> str:
+        a = self.attrs
+        return f"kernel={list(a['kernel'])} stride={list(a['strides'])} pads={list(a['pads4'])}"
+
+
 @register
 @dataclass
-class MaxPool(Op, _Spatial2D):
+class MaxPool(_WindowPool):
     """Max over windows; attrs as for Conv (``kernel``, ``strides``, ``dilations``, ``pads4``, ``one_d``).
 
     ``pads4`` already includes the extra end padding that ``ceil_mode`` asks for; padding never wins a max.
@@ -44,17 +55,10 @@ class MaxPool(Op, _Spatial2D):
         )
         return [self._from4(self._unpad(g), lead, self.attrs["one_d"])]
 
-    def bounds(self, los, his):
-        return self.forward(los[0]), self.forward(his[0])
-
-    def describe(self) -> str:
-        a = self.attrs
-        return f"kernel={list(a['kernel'])} stride={list(a['strides'])} pads={list(a['pads4'])}"
-
 
 @register
 @dataclass
-class AveragePool(Op, _Spatial2D):
+class AveragePool(_WindowPool):
     """Mean over windows; ``count_include_pad`` decides whether padded zeros count in the divisor."""
 
     op_type = "AveragePool"
@@ -91,13 +95,6 @@ class AveragePool(Op, _Spatial2D):
             dcols, self._pad(x4).shape, self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]
         )
         return [self._from4(self._unpad(gx), lead, self.attrs["one_d"])]
-
-    def bounds(self, los, his):
-        return self.forward(los[0]), self.forward(his[0])
-
-    def describe(self) -> str:
-        a = self.attrs
-        return f"kernel={list(a['kernel'])} stride={list(a['strides'])} pads={list(a['pads4'])}"
 
 
 @register
