@@ -63,6 +63,11 @@ class FirstLayerInstance:
         m = self.margins(bits)
         return bool(np.all(m > 0) if self.strict else np.all(m >= 0))
 
+    def implied_rows(self) -> np.ndarray:
+        """Rows that every mask satisfies (even the worst one: only the negative coefficients switched on)."""
+        worst = self.base + np.asarray(self.A.minimum(0).sum(axis=1)).reshape(-1)
+        return (worst > self.thresholds) if self.strict else (worst >= self.thresholds)
+
     def useless_bits(self) -> np.ndarray:
         """Windows with no coefficient in any row (e.g. all pixels equal the mask value): never needed."""
         return np.flatnonzero(np.asarray(abs(self.A).sum(axis=0)).reshape(-1) == 0)

@@ -322,8 +322,11 @@ def _first_layer_problem(inst: FirstLayerInstance):
 
     p = Problem("smug_first_layer")
     m = p.binary("m", inst.n_bits)
-    if inst.A.shape[0]:
-        p.add(inst.A @ m > inst.rhs if inst.strict else inst.A @ m >= inst.rhs)
+    # presolve: rows every mask satisfies say nothing; windows with no coefficient can only cost
+    needed = ~inst.implied_rows()
+    if needed.any():
+        A, rhs = inst.A[needed], inst.rhs[needed]
+        p.add(A @ m > rhs if inst.strict else A @ m >= rhs)
     useless = inst.useless_bits()
     if useless.size:
         p.add(m[useless] == 0)

@@ -67,6 +67,21 @@ def test_instance_margins_equal_ir_on_masked_inputs(window, mask_value):
     assert inst.feasible(np.ones(wins.count))
 
 
+@pytest.mark.parametrize("gamma", [0.0, 0.2, 0.5, 0.9])
+def test_implied_rows_hold_for_every_mask(gamma):
+    # presolve drops rows that hold for all masks: check that claim against every mask of a tiny instance
+    net = load_model(tiny_cnn(channels=1, h=4, w=4, filters=3))
+    x = np.random.default_rng(11).random(net.input.shape)
+    fl = net.first_layer()
+    active = np.flatnonzero(net.run(x, [fl.pre])[fl.pre].reshape(-1) > 0)
+    wins = make_windows(detect_layout(net), 2)
+    inst = first_layer_instance(net, x, active, gamma, wins)
+    implied = inst.implied_rows()
+    every = np.array([[(b >> i) & 1 for i in range(wins.count)] for b in range(2**wins.count)])
+    holds = np.stack([inst.margins(bits) >= 0 for bits in every])
+    np.testing.assert_array_equal(implied, holds.all(axis=0))  # exactly the rows no mask can break
+
+
 def test_gamma_out_of_range():
     net = load_model(tiny_cnn())
     with pytest.raises(InputError, match="gamma"):
