@@ -91,16 +91,26 @@ def prepare(spec: InstanceSpec, cache: Path) -> Prepared:
 
 
 def backend_solver(name: str) -> Solver:
-    """A solver callable for a backend name, ``name@strategy``, or ``reference``."""
+    """A solver callable for ``backend[@strategy][+prover]`` or ``reference``.
+
+    ``highs+z3`` is the hybrid: HiGHS finds the optimum K*, z3 proves ``sum(m) <= K*-1`` infeasible exactly.
+    """
     if name == "reference":
         return _reference
-    backend, _, strategy = name.partition("@")
+    spec, _, prover = name.partition("+")
+    backend, _, strategy = spec.partition("@")
+    options = {"certify": prover} if prover else {}
 
     def run(p: Prepared, timeout: float, seed: int) -> dict:
         from smugkit import backends
 
         sol = backends.solve(
-            p.encoded.problem, backend=backend, timeout=timeout, seed=seed, strategy=strategy or None
+            p.encoded.problem,
+            backend=backend,
+            timeout=timeout,
+            seed=seed,
+            strategy=strategy or None,
+            **options,
         )
         d = sol.to_dict()
         d["mask"] = _bits(sol.assignment, p.encoded.mask_var.name) if sol.assignment else None
@@ -243,6 +253,8 @@ def run_bench(
                     )
                 }
             )
+            row["calls"] = d.get("solver_calls", row["calls"])
+            row["reason"] = row["reason"] or d.get("message") or None
             row["solve_s"] = d.get("solve_time", row["wall_s"])
             row["encode_s"] = d.get("build_time")
             mask = d.get("mask")

@@ -115,7 +115,7 @@ def test_cli_bench(tmp_path, capsys):
                 "--suite",
                 str(path),
                 "--backends",
-                "highs,cvc5",
+                "highs,highs+z3,cvc5",
                 "--timeout",
                 "20",
                 "--out",
@@ -126,3 +126,7 @@ def test_cli_bench(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "highs" in out and "cvc5" in out and (tmp_path / "o" / "runs.csv").exists()
+    rows = [json.loads(line) for line in (tmp_path / "o" / "runs.jsonl").read_text().splitlines()]
+    hybrid = [r for r in rows if r["backend"] == "highs+z3"]
+    assert len(hybrid) == 1 and hybrid[0]["status"] == "optimal"
+    assert len({r["objective"] for r in rows}) == 1  # all three agree on the optimum
