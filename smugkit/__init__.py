@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0"
 
+from smugkit import explain  # callable: smugkit.explain(model, x, ...) runs SMUG
 from smugkit.errors import (
     InputError,
     ModelError,
@@ -19,4 +20,5 @@ __all__ = [
     "SolverUnavailable",
     "UnsupportedOpError",
     "__version__",
+    "explain",
 ]

@@ -141,3 +141,16 @@ def test_non_image_input_is_rejected():
     net = load_model(tiny_mlp(n_in=5))
     with pytest.raises(InputError, match="image"):
         explain(net, np.ones(net.input.shape))
+
+
+def test_package_is_callable_and_light(cnn):
+    import subprocess
+    import sys
+
+    import smugkit
+
+    x = np.random.default_rng(8).random(cnn.input.shape)
+    e = smugkit.explain(cnn, x, top_k=6, gamma=0.5, ig_steps=10)
+    assert e.mask_size == explain(cnn, x, top_k=6, gamma=0.5, ig_steps=10).mask_size and e.certified
+    code = "import sys, smugkit; sys.exit('smugkit.explain.smug' in sys.modules or 'onnx' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
