@@ -2,7 +2,8 @@
 bounds, native branch-and-bound optimisation; the default backend when installed (fastest by far on the
 benchmark). Every answer is re-checked exactly; a violation triggers a re-solve with a safety margin on the
 inequality rows, and an answer that still fails is reported as ``unknown``, never as valid. Optionally the
-optimum is proven exactly by z3 (``certify="z3"``: ``objective <= K*-1`` must be UNSAT).
+optimum is proven exactly by an SMT backend (``certify="z3"``, ``"cvc5"``, ``"pysmt:z3"`` ...:
+``objective <= K*-1`` must be UNSAT).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from smugkit.dsl.solution import Solution
 from smugkit.errors import ProblemError
 
 _MARGINS = (0.0, 1e-6, 1e-5, 1e-4)  # relative safety margins tried on inequality rows
+
+PROVERS = ("z3", "cvc5", "pysmt:z3", "pysmt:cvc5", "pysmt:yices")  # SMT backends that can certify
 
 
 _QUIET = False
@@ -238,7 +241,7 @@ class HighsBackend(Backend):
         """Branch and bound, exact re-check with margin repair, optional exact certificate, enumeration."""
         budget = Budget(timeout)
         strategy = strategy or self.default_strategy
-        opts = check_options(self, strategy, options, {"certify": (None, "z3")}, free=("strict_margin",))
+        opts = check_options(self, strategy, options, {"certify": (None, *PROVERS)}, free=("strict_margin",))
         # strict rows are shifted inward by strict_margin * row scale, above HiGHS's feasibility tolerance
         hs = _highspy()
         t0 = time.perf_counter()
@@ -291,12 +294,12 @@ class HighsBackend(Backend):
             )
             results[0] = first
         if (
-            opts.get("certify") == "z3"
+            opts.get("certify")
             and first.status in ("optimal", "feasible")
             and spec is not None
             and spec.integral
         ):
-            first, k = self._certify(c, spec, first, budget, seed)
+            first, k = self._certify(c, spec, first, budget, seed, opts["certify"])
             calls += k
         return build_solution(
             self,
@@ -370,20 +373,20 @@ class HighsBackend(Backend):
         return SearchResult("unknown", None, None, None, (msg + " no exactly valid answer").strip()), calls
 
     def _certify(
-        self, c: Compiled, spec: ObjectiveSpec, res: SearchResult, budget: Budget, seed: int
+        self, c: Compiled, spec: ObjectiveSpec, res: SearchResult, budget: Budget, seed: int, prover: str
     ) -> tuple[SearchResult, int]:
-        """Ask z3 whether ``objective <= K*-1`` is satisfiable; UNSAT proves the HiGHS optimum exactly."""
+        """Ask ``prover`` whether ``objective <= K*-1`` is satisfiable; UNSAT proves the HiGHS optimum exactly."""
         from smugkit.backends.lowering import Lowerer
+        from smugkit.backends.registry import get_backend
         from smugkit.backends.smt_common import SmtSession
-        from smugkit.backends.z3_backend import Z3Engine
 
-        eng = Z3Engine(seed)
+        eng = get_backend(prover).make_engine(c, seed, {})
         lw = Lowerer(c, eng.builder)
         lowered = lw.lower(spec)
         session = SmtSession(eng, lw, lowered, spec, "fresh")
         ans = session.check(("<=", res.value - 1), budget.remaining())
         if ans == "unsat":
-            res.message = (res.message + " optimality proven exactly by z3.").strip()
+            res.message = (res.message + f" optimality proven exactly by {prover}.").strip()
             res.lower = res.value
             res.status = "optimal"
         elif ans == "sat":
@@ -393,8 +396,8 @@ class HighsBackend(Backend):
                 better,
                 session.objective_value(),
                 None,
-                (res.message + " z3 found a better exact solution than HiGHS.").strip(),
+                (res.message + f" {prover} found a better exact solution than HiGHS.").strip(),
             )
         else:
-            res.message = (res.message + " exact certificate by z3 timed out.").strip()
+            res.message = (res.message + f" exact certificate by {prover} timed out.").strip()
         return res, 1

@@ -10,6 +10,7 @@ import pytest
 import smugkit.backends as B
 from smugkit.backends import available_backends, describe_backends, get_backend, solve
 from smugkit.dsl import Problem
+from smugkit.errors import InputError
 from tests.backends.corpus import CORPUS
 from tests.backends.test_conformance import require
 
@@ -102,10 +103,14 @@ def test_highs_exactness_repair_and_certificate() -> None:
     require("highs")
     plain = solve(TENTHS.build(), "highs", timeout=30)
     assert plain.objective == 1.0 and plain.exact_check is True  # never the float-only answer 2
-    proven = solve(TENTHS.build(), "highs", timeout=30, certify="z3")
-    assert proven.status == "optimal" and "proven exactly" in proven.message
-    smug = solve(SMUG.build(), "highs", timeout=30, certify="z3")
-    assert smug.status == "optimal" and smug.lower_bound == smug.objective
+    for prover in ("z3", "cvc5", "pysmt:z3"):
+        require(prover)
+        proven = solve(TENTHS.build(), "highs", timeout=30, certify=prover)
+        assert proven.status == "optimal" and f"proven exactly by {prover}" in proven.message
+        smug = solve(SMUG.build(), "highs", timeout=30, certify=prover)
+        assert smug.status == "optimal" and smug.lower_bound == smug.objective
+    with pytest.raises(InputError, match="certify"):
+        solve(SMUG.build(), "highs", timeout=30, certify="highs")
 
 
 def test_feasibility_problem_status() -> None:
