@@ -141,7 +141,7 @@ def _reference(p: Prepared, timeout: float, seed: int) -> dict:
         0.0,
         timeout,
     )
-    d["mask"] = d.pop("assignment")["m"]
+    d["mask"] = (d.pop("assignment") or {}).get("m")
     return d
 
 

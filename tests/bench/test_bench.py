@@ -130,3 +130,20 @@ def test_cli_bench(tmp_path, capsys):
     hybrid = [r for r in rows if r["backend"] == "highs+z3"]
     assert len(hybrid) == 1 and hybrid[0]["status"] == "optimal"
     assert len({r["objective"] for r in rows}) == 1  # all three agree on the optimum
+
+
+def test_reference_is_killed_at_the_deadline(monkeypatch):
+    # z3's Optimize can ignore its timeout; the baseline must still come back, as unknown, on time
+    import time
+
+    import scipy.sparse as sp
+
+    from smugkit.bench import reference
+
+    monkeypatch.setattr(reference, "_solve_here", lambda *a: time.sleep(60))
+    t = time.perf_counter()
+    d = reference.solve_reference(
+        sp.csr_matrix(np.ones((1, 2))), np.zeros(1), np.ones(2), np.arange(2), 2, np.ones(1), 0.0, 0.2
+    )
+    assert time.perf_counter() - t < 10
+    assert d["status"] == "unknown" and d["assignment"] is None and "deadline" in d["reason"]
