@@ -116,10 +116,14 @@ class Lowerer:
         return self.tb.cmp(op, self.real_sum(cols, coefs), self.tb.real(*float(rhs).as_integer_ratio()))
 
     def bounds(self) -> list[Any]:
-        """Bound assertions of non-Bool columns."""
+        """Bound assertions: numeric bounds of non-Bool columns, fixed values of Bool columns."""
         tb, c, out = self.tb, self.c, []
         for j in range(c.n):
             if self.is_bool[j]:
+                if c.ub[j] < 1:
+                    out.append(tb.not_(self.cols[j]))
+                elif c.lb[j] > 0:
+                    out.append(self.cols[j])
                 continue
             for op, v in ((">=", c.lb[j]), ("<=", c.ub[j])):
                 if np.isfinite(v):

@@ -85,6 +85,10 @@ class SmtWriter:
             out.append(f"(declare-fun {name} () {sort})")
         for j, name in enumerate(self.names):
             if self.is_bool[j]:
+                if self.c.ub[j] < 1:
+                    out.append(f"(assert (not {name}))")
+                elif self.c.lb[j] > 0:
+                    out.append(f"(assert {name})")
                 continue
             lo, hi = self.c.lb[j], self.c.ub[j]
             lit = (lambda v: int_lit(int(v))) if self.integral[j] else real_lit

@@ -163,15 +163,8 @@ def explain(
 
     say(f"solving with {backend} (budget {timeout:g}s)")
     t = time.perf_counter()
-    ones = np.ones(wins.count)
-    sol = backends.solve(
-        problem,
-        backend=backend,
-        timeout=timeout,
-        num_solutions=num_solutions,
-        seed=seed,
-        incumbent={mask_var.name: ones} if encoding == "first_layer" else None,
-    )
+    # no incumbent: searches warm-start from a greedy mask (the full mask thinned while it stays feasible)
+    sol = backends.solve(problem, backend=backend, timeout=timeout, num_solutions=num_solutions, seed=seed)
     t_solve = time.perf_counter() - t
     bits, status = _mask_from(sol, mask_var.name, wins.count, encoding)
     alternatives = [
@@ -320,16 +313,16 @@ def encode(
 def _first_layer_problem(inst: FirstLayerInstance):
     from smugkit.dsl import Problem
 
+    # presolve: windows with no coefficient can only cost (their upper bound becomes 0);
+    # rows that every mask satisfies say nothing
+    ub = np.ones(inst.n_bits)
+    ub[inst.useless_bits()] = 0.0
     p = Problem("smug_first_layer")
-    m = p.binary("m", inst.n_bits)
-    # presolve: rows every mask satisfies say nothing; windows with no coefficient can only cost
+    m = p.var("m", inst.n_bits, "binary", ub=ub)
     needed = ~inst.implied_rows()
     if needed.any():
         A, rhs = inst.A[needed], inst.rhs[needed]
         p.add(A @ m > rhs if inst.strict else A @ m >= rhs)
-    useless = inst.useless_bits()
-    if useless.size:
-        p.add(m[useless] == 0)
     p.minimize(m.sum())
     return p, m
 

@@ -191,3 +191,20 @@ def test_mask_incumbent_for_relu_problem_is_completed_exactly() -> None:
     sol = solve(case.build(), "z3", timeout=30, incumbent={"m": np.ones(6)})
     assert sol.status == "optimal" and sol.objective == float(case.objective)
     assert "warm-started from incumbent" in sol.message
+
+
+@pytest.mark.parametrize("domain", ["bool", "binary"])
+def test_fixed_bits_are_respected_by_every_backend(domain) -> None:
+    # a 0/1 variable whose upper bound is 0 (or lower bound 1) is fixed, also when it lowers to a Bool:
+    # ignoring the fixes would give b = (0, 1, 0, 0) with objective 1 instead of (0, 0, 1, 1) with 6
+    p = Problem()
+    b = p.var("b", 4, domain, lb=[0, 0, 1, 0], ub=[1, 0, 1, 1])
+    p.add(b[1] + b[3] >= 1)
+    p.minimize(b[1] + b[2] + 5 * b[3] + b[0])
+    for name in available_backends():
+        sol = solve(p, name, timeout=20)
+        assert sol.status == "optimal" and sol.objective == 6, (name, sol.status, sol.objective)
+        assert sol["b"].tolist() == [0, 0, 1, 1], name
+    if domain == "binary":
+        sol = solve(p, "z3", timeout=20, binary_as="bool")
+        assert sol.objective == 6 and sol["b"].tolist() == [0, 0, 1, 1]
