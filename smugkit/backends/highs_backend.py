@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from smugkit.backends.base import Backend, Budget, Capabilities
 from smugkit.backends.objective import ObjectiveSpec, objective_spec
-from smugkit.backends.results import build_solution, check_options, prepare_incumbent
+from smugkit.backends.results import build_solution, check_options, join_messages, prepare_incumbent
 from smugkit.backends.search import SearchResult
 from smugkit.dsl.evaluate import exact_completion
 from smugkit.dsl.problem import Compiled, Problem
@@ -290,7 +290,7 @@ class HighsBackend(Backend):
                 inc[0],
                 inc[1],
                 first.lower,
-                (first.message + " HiGHS did not beat the incumbent within the budget.").strip(),
+                join_messages(first.message, "HiGHS did not beat the incumbent within the budget."),
             )
             results[0] = first
         if (
@@ -386,7 +386,7 @@ class HighsBackend(Backend):
         session = SmtSession(eng, lw, lowered, spec, "fresh")
         ans = session.check(("<=", res.value - 1), budget.remaining())
         if ans == "unsat":
-            res.message = (res.message + f" optimality proven exactly by {prover}.").strip()
+            res.message = join_messages(res.message, f"optimality proven exactly by {prover}.")
             res.lower = res.value
             res.status = "optimal"
         elif ans == "sat":
@@ -396,8 +396,8 @@ class HighsBackend(Backend):
                 better,
                 session.objective_value(),
                 None,
-                (res.message + f" {prover} found a better exact solution than HiGHS.").strip(),
+                join_messages(res.message, f"{prover} found a better exact solution than HiGHS."),
             )
         else:
-            res.message = (res.message + f" exact certificate by {prover} timed out.").strip()
+            res.message = join_messages(res.message, f"exact certificate by {prover} timed out.")
         return res, 1

@@ -43,6 +43,11 @@ def check_options(
     return opts
 
 
+def join_messages(*parts: str) -> str:
+    """Solver notes in one line, separated by '; '."""
+    return "; ".join(p.strip().rstrip(".") for p in parts if p and p.strip())
+
+
 def prepare_incumbent(
     problem: Problem, c: Compiled, spec: ObjectiveSpec | None, incumbent: dict[str, Any] | None
 ) -> tuple[tuple[np.ndarray, Any] | None, str]:
@@ -98,7 +103,7 @@ def _one(
         ev = problem.evaluate(target, exact=True)
         exact_ok = ev.feasible
         if not ev.feasible:
-            message = (message + " exact re-check failed: " + "; ".join(ev.violations[:3])).strip()
+            message = join_messages(message, "exact re-check failed: " + "; ".join(ev.violations[:3]))
             status, assign = "unknown", None
     value = (
         spec.to_user(r.value) if (spec is not None and r.value is not None and assign is not None) else None
@@ -139,7 +144,7 @@ def build_solution(
         "options": {**options, "timeout": timeout},
         "seed": seed,
     }
-    res.message = " ".join(m for m in (note, res.message) if m)
+    res.message = join_messages(note, res.message)
     sol = _one(backend, problem, c, spec, res, common)
     sol.alternatives = [_one(backend, problem, c, spec, r, common) for r in extra]
     sol.solver_calls = calls

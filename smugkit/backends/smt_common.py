@@ -13,7 +13,13 @@ import numpy as np
 from smugkit.backends.base import Backend, Budget
 from smugkit.backends.lowering import Lowered, Lowerer, TermBuilder
 from smugkit.backends.objective import ObjectiveSpec, objective_spec
-from smugkit.backends.results import build_solution, check_options, keep_incumbent, prepare_incumbent
+from smugkit.backends.results import (
+    build_solution,
+    check_options,
+    join_messages,
+    keep_incumbent,
+    prepare_incumbent,
+)
 from smugkit.backends.search import STRATEGIES, SearchResult, Session, minimize, next_best
 from smugkit.dsl.problem import Compiled, Problem
 from smugkit.dsl.solution import Solution
@@ -202,7 +208,7 @@ class SmtBackend(Backend):
         if search not in STRATEGIES:
             search = "binary"
         res = minimize(session, spec, search, budget, inc)
-        res.message = " ".join(m for m in (res.message, engine.message) if m)
+        res.message = join_messages(res.message, engine.message)
         extra = (
             next_best(session, spec, search, budget, res, num_solutions - 1) if lowered.decision.size else []
         )

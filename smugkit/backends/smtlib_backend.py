@@ -21,7 +21,13 @@ import numpy as np
 from smugkit.backends import sexpr
 from smugkit.backends.base import Backend, Budget, Capabilities
 from smugkit.backends.objective import ObjectiveSpec, objective_spec
-from smugkit.backends.results import build_solution, check_options, keep_incumbent, prepare_incumbent
+from smugkit.backends.results import (
+    build_solution,
+    check_options,
+    join_messages,
+    keep_incumbent,
+    prepare_incumbent,
+)
 from smugkit.backends.search import STRATEGIES, SearchResult, Session, minimize, next_best
 from smugkit.dsl.problem import Problem
 from smugkit.dsl.smtlib import SmtWriter, int_lit, real_lit
@@ -247,7 +253,7 @@ class SmtlibBackend(Backend):
             )
         search = strategy if strategy in STRATEGIES else "binary"
         res = minimize(session, spec, search, budget, inc)
-        res.message = " ".join(m for m in (res.message, session.message) if m)
+        res.message = join_messages(res.message, session.message)
         extra = next_best(session, spec, search, budget, res, num_solutions - 1)
         return build_solution(
             self,
