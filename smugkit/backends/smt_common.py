@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from abc import abstractmethod
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -145,6 +145,9 @@ class SmtBackend(Backend):
 
     bound_modes = ("fresh", "push", "assume")
     default_bound_mode = "push"
+    engine_options: ClassVar[
+        dict[str, tuple[Any, ...]]
+    ] = {}  # backend-specific option names and their values
 
     @abstractmethod
     def make_engine(self, c: Compiled, seed: int, options: dict[str, Any]) -> Engine:
@@ -186,7 +189,12 @@ class SmtBackend(Backend):
             self,
             strategy,
             options,
-            {"binary_as": ("int", "bool"), "bound_mode": self.bound_modes, "int_rows": (True, False)},
+            {
+                "binary_as": ("int", "bool"),
+                "bound_mode": self.bound_modes,
+                "int_rows": (True, False),
+                **self.engine_options,
+            },
         )
         inc, note = prepare_incumbent(problem, c, spec, incumbent)
         if strategy == "native" and num_solutions == 1 and spec is not None:

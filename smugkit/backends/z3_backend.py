@@ -5,19 +5,24 @@ slower), binary search on ``sum(m) <= K`` with a *fresh* solver per check over t
 a first check with its non-incremental tactic pipeline, while after push/pop or with assumptions it falls
 back to its incremental core, measured 10-100x slower here. Push/pop is not offered: z3's ``push()``
 internalises every pending assertion outside ``check()``, cannot be interrupted, and ran for minutes on a
-64-bit dense SMUG instance, which would break the wall-clock budget. ``strategy="native"`` keeps Optimize. The budget is enforced by
-z3's per-check timeout and by ``Context.interrupt`` from a timer thread.
+64-bit dense SMUG instance, which would break the wall-clock budget. ``strategy="native"`` keeps Optimize.
+
+The budget: z3's per-check timeout and ``Context.interrupt`` from a timer thread are not always honoured
+(a 784-bit check ran 7 s past a 20 s budget), so by default (``isolate=True``) each check runs in a forked
+child that is killed at the deadline; with fresh solvers nothing learnt is lost, and a fork costs ~10 ms.
+``isolate=False`` checks in-process (the only way without ``os.fork``).
 """
 
 from __future__ import annotations
 
 import time
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from smugkit.backends.base import Budget, Capabilities, watchdog
+from smugkit.backends.forked import forked_call
 from smugkit.backends.lowering import Lowerer
 from smugkit.backends.objective import ObjectiveSpec
 from smugkit.backends.search import SearchResult
@@ -90,10 +95,12 @@ def _value(z3: Any, v: Any, kind: int) -> int | Fraction | bool:
 class Z3Engine(Engine):
     """A z3 Solver in its own Context."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, isolate: bool = False) -> None:
         z3 = self.z3 = _z3()
         self.ctx = z3.Context()
         self.seed = int(seed)
+        self.isolate = isolate
+        self._values: list[int | Fraction | bool] | None = None
         self.builder = Z3Builder(z3, self.ctx)
         self.message = ""
         self.reset()
@@ -116,6 +123,18 @@ class Z3Engine(Engine):
 
     def check(self, assumptions: list[Any], seconds: float) -> str:
         self.solver.set("timeout", max(1, int(seconds * 1000)))
+        self._values = None
+        if self.isolate:  # a forked child killed at the deadline: z3 does not always honour an interrupt
+            state, out = forked_call(lambda: self._check_here(assumptions), seconds + 0.05)
+            if state != "ok":
+                self.message = "z3: stopped at the deadline" if state == "timeout" else f"z3 failed: {out}"
+                return "unknown"
+            ans, payload = out
+            if ans == "sat":
+                self._values = payload
+            elif ans == "unknown":
+                self.message = f"z3: unknown ({payload})"
+            return ans
         try:
             with watchdog(seconds + 0.05, self.ctx.interrupt):
                 r = self.solver.check(*assumptions)
@@ -129,7 +148,18 @@ class Z3Engine(Engine):
         self.message = f"z3: unknown ({self.solver.reason_unknown()})"
         return "unknown"
 
+    def _check_here(self, assumptions: list[Any]) -> tuple[str, Any]:
+        """The check itself (in the forked child): answer and model values or the reason."""
+        r = self.solver.check(*assumptions)
+        if r == self.z3.sat:
+            return "sat", self.values(*self.columns) if self.columns else []
+        if r == self.z3.unsat:
+            return "unsat", None
+        return "unknown", self.solver.reason_unknown()
+
     def values(self, cols: list[Any], kinds: np.ndarray) -> list[int | Fraction | bool]:
+        if self._values is not None:
+            return self._values
         m = self.solver.model()
         return [_value(self.z3, m.eval(v, model_completion=True), int(k)) for v, k in zip(cols, kinds)]
 
@@ -151,6 +181,7 @@ class Z3Backend(SmtBackend):
     default_strategy = "binary"
     default_bound_mode = "fresh"
     bound_modes = ("fresh", "assume")  # z3's push() cannot be interrupted: see the module docstring
+    engine_options: ClassVar[dict[str, tuple[Any, ...]]] = {"isolate": (True, False)}  # forked checks
 
     def version(self) -> str:
         try:
@@ -160,7 +191,7 @@ class Z3Backend(SmtBackend):
 
     def make_engine(self, c: Compiled, seed: int, options: dict[str, Any]) -> Engine:
         self.version()
-        return Z3Engine(seed)
+        return Z3Engine(seed, options.get("isolate", True))
 
     def native(
         self,

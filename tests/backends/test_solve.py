@@ -208,3 +208,13 @@ def test_fixed_bits_are_respected_by_every_backend(domain) -> None:
     if domain == "binary":
         sol = solve(p, "z3", timeout=20, binary_as="bool")
         assert sol.objective == 6 and sol["b"].tolist() == [0, 0, 1, 1]
+
+
+def test_z3_checks_in_process_or_isolated_agree() -> None:
+    require("z3")
+    forked = solve(SMUG.build(), "z3", timeout=30)
+    inline = solve(SMUG.build(), "z3", timeout=30, isolate=False)
+    assert forked.status == inline.status == "optimal" and forked.objective == inline.objective
+    assert forked.options.get("isolate", True) and inline.options["isolate"] is False
+    with pytest.raises(InputError, match="isolate"):
+        solve(SMUG.build(), "z3", timeout=30, isolate="yes")
