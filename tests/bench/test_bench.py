@@ -28,6 +28,9 @@ def test_smoke_suite_reports(smoke):
         assert (out / name).stat().st_size > 0
     summary = json.loads((out / "summary.json").read_text())
     assert {m["backend"] for m in summary["medians"]} == {"highs", "z3", "reference"}
+    highs = next(m for m in summary["medians"] if m["backend"] == "highs")
+    assert highs["reference_optimal_instances"] == len(SUITES["smoke"])
+    assert highs["speedup_where_reference_optimal"] > 0 and highs["speedup_vs_reference"] > 0
     for row in result.rows:
         assert row["status"] == "optimal", row
         assert row["exact_ok"] and row["certified"]
