@@ -247,7 +247,9 @@ class HighsBackend(Backend):
         t0 = time.perf_counter()
         c = problem.compile()
         spec = objective_spec(c)
-        inc, note = prepare_incumbent(problem, c, spec, incumbent)
+        # a given incumbent warm-starts HiGHS; the greedy mask is only a fall-back for an unfinished solve
+        # (HiGHS's own heuristics find good masks at once, and the greedy pass would dominate the build)
+        inc, note = prepare_incumbent(problem, c, spec, incumbent) if incumbent is not None else (None, "")
         model = _Model(hs, c, spec, seed, float(opts.get("strict_margin", 1e-6)))
         if inc is not None:
             sol = hs.HighsSolution()
@@ -279,6 +281,8 @@ class HighsBackend(Backend):
                     break
                 model.add_nogood(res.x, decision)
         first = results[0]
+        if incumbent is None and first.status not in ("optimal", "infeasible"):
+            inc, note = prepare_incumbent(problem, c, spec, None)
         if (
             inc is not None
             and spec is not None
