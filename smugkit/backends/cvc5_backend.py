@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from smugkit.backends.base import Capabilities
-from smugkit.backends.forked import forked_call
+from smugkit.backends.forked import forked_check
 from smugkit.backends.smt_common import Engine, SmtBackend
 from smugkit.dsl.problem import Compiled
 
@@ -101,18 +101,11 @@ class Cvc5Engine(Engine):
         return "unknown", str(r.getUnknownExplanation())
 
     def check(self, assumptions: list[Any], seconds: float) -> str:
-        status, out = forked_call(lambda: self._check_here(assumptions), seconds + 0.05)
-        if status == "timeout":
-            self.message = "cvc5: stopped at the deadline"
-            return "unknown"
-        if status == "error":
-            self.message = f"cvc5 failed: {out}"
-            return "unknown"
-        ans, payload = out
+        ans, values, note = forked_check(lambda: self._check_here(assumptions), seconds + 0.05, "cvc5")
         if ans == "sat":
-            self._values = payload
-        elif ans == "unknown":
-            self.message = f"cvc5: unknown ({payload})"
+            self._values = values
+        if note:
+            self.message = note
         return ans
 
     def values(self, cols: list[Any], kinds: np.ndarray) -> list[int | Fraction | bool]:

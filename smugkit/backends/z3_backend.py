@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from smugkit.backends.base import Budget, Capabilities, watchdog
-from smugkit.backends.forked import forked_call
+from smugkit.backends.forked import forked_check
 from smugkit.backends.lowering import Lowerer
 from smugkit.backends.objective import ObjectiveSpec
 from smugkit.backends.search import SearchResult
@@ -125,15 +125,11 @@ class Z3Engine(Engine):
         self.solver.set("timeout", max(1, int(seconds * 1000)))
         self._values = None
         if self.isolate:  # a forked child killed at the deadline: z3 does not always honour an interrupt
-            state, out = forked_call(lambda: self._check_here(assumptions), seconds + 0.05)
-            if state != "ok":
-                self.message = "z3: stopped at the deadline" if state == "timeout" else f"z3 failed: {out}"
-                return "unknown"
-            ans, payload = out
+            ans, values, note = forked_check(lambda: self._check_here(assumptions), seconds + 0.05, "z3")
             if ans == "sat":
-                self._values = payload
-            elif ans == "unknown":
-                self.message = f"z3: unknown ({payload})"
+                self._values = values
+            if note:
+                self.message = note
             return ans
         try:
             with watchdog(seconds + 0.05, self.ctx.interrupt):
