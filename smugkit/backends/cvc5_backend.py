@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from smugkit.backends.base import Capabilities
-from smugkit.backends.forked import forked_check
 from smugkit.backends.smt_common import Engine, SmtBackend
 from smugkit.dsl.problem import Compiled
 
@@ -101,12 +100,7 @@ class Cvc5Engine(Engine):
         return "unknown", str(r.getUnknownExplanation())
 
     def check(self, assumptions: list[Any], seconds: float) -> str:
-        ans, values, note = forked_check(lambda: self._check_here(assumptions), seconds + 0.05, "cvc5")
-        if ans == "sat":
-            self._values = values
-        if note:
-            self.message = note
-        return ans
+        return self.check_forked(lambda: self._check_here(assumptions), seconds + 0.05, "cvc5")
 
     def values(self, cols: list[Any], kinds: np.ndarray) -> list[int | Fraction | bool]:
         return self._values

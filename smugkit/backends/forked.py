@@ -51,19 +51,3 @@ def forked_call(fn: Callable[[], Any], seconds: float) -> tuple[str, Any]:
     if not data:
         return "error", "solver process died"
     return pickle.loads(data)
-
-
-def forked_check(fn: Callable[[], tuple[str, Any]], seconds: float, solver: str) -> tuple[str, Any, str]:
-    """Run a solver check ``fn() -> (answer, payload)`` in a forked child: (answer, model values, note).
-
-    The answer is 'sat', 'unsat' or 'unknown'; values come with 'sat'; the note says why it is 'unknown'.
-    """
-    state, out = forked_call(fn, seconds)
-    if state == "timeout":
-        return "unknown", None, f"{solver}: stopped at the deadline"
-    if state == "error":
-        return "unknown", None, f"{solver} failed: {out}"
-    ans, payload = out
-    if ans == "unknown":
-        return "unknown", None, f"{solver}: unknown ({payload})"
-    return ans, payload if ans == "sat" else None, ""

@@ -29,8 +29,6 @@ from smugkit.errors import ProblemError
 
 _MARGINS = (0.0, 1e-6, 1e-5, 1e-4)  # relative safety margins tried on inequality rows
 
-PROVERS = ("z3", "cvc5", "pysmt:z3", "pysmt:cvc5", "pysmt:yices")  # SMT backends that can certify
-
 
 _QUIET = False
 
@@ -241,7 +239,11 @@ class HighsBackend(Backend):
         """Branch and bound, exact re-check with margin repair, optional exact certificate, enumeration."""
         budget = Budget(timeout)
         strategy = strategy or self.default_strategy
-        opts = check_options(self, strategy, options, {"certify": (None, *PROVERS)}, free=("strict_margin",))
+        from smugkit.backends.registry import prover_names
+
+        opts = check_options(
+            self, strategy, options, {"certify": (None, *prover_names())}, free=("strict_margin",)
+        )
         # strict rows are shifted inward by strict_margin * row scale, above HiGHS's feasibility tolerance
         hs = _highspy()
         t0 = time.perf_counter()

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from smugkit.backends.base import Capabilities, watchdog
-from smugkit.backends.forked import forked_call
 from smugkit.backends.smt_common import Engine, SmtBackend
 from smugkit.dsl.problem import Compiled
 
@@ -134,13 +133,11 @@ class PysmtEngine(Engine):
         try:
             interrupt = self._limit(seconds)
             if getattr(self.solver, "cvc5", None) is not None:  # cvc5's own limits do not fire: fork
-                status, out = forked_call(lambda: self._solve_here(assumptions), seconds + 0.05)
-                if status != "ok":
-                    self.message = f"pysmt:{self.name}: {'stopped at the deadline' if out is None else out}"
-                    return "unknown"
-            else:
-                with watchdog(seconds + 0.05, interrupt):
-                    out = self._solve_here(assumptions)
+                return self.check_forked(
+                    lambda: self._solve_here(assumptions), seconds + 0.05, f"pysmt:{self.name}"
+                )
+            with watchdog(seconds + 0.05, interrupt):
+                out = self._solve_here(assumptions)
         except Exception as exc:  # noqa: BLE001 - pySMT raises on 'unknown' and on solver failures
             self.message = f"pysmt:{self.name}: {type(exc).__name__}: {exc}".strip()
             return "unknown"

@@ -39,6 +39,13 @@ def get_backend(name: str) -> Backend:
     return _CACHE[name]
 
 
+def prover_names() -> list[str]:
+    """Backends that can prove a bound infeasible in exact arithmetic: those built on an SMT engine."""
+    from smugkit.backends.smt_common import SmtBackend
+
+    return [n for n in _REGISTRY if isinstance(get_backend(n), SmtBackend)]
+
+
 def describe_backends() -> list[dict[str, Any]]:
     """One row per backend: name, available, version, capabilities (names), strategies, reason if unavailable."""
     rows = []

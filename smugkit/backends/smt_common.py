@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time
 from abc import abstractmethod
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any, ClassVar
 
 import numpy as np
 
 from smugkit.backends.base import Backend, Budget
+from smugkit.backends.forked import forked_call
 from smugkit.backends.lowering import Lowered, Lowerer, TermBuilder
 from smugkit.backends.objective import ObjectiveSpec, objective_spec
 from smugkit.backends.results import (
@@ -31,6 +33,26 @@ class Engine:
     builder: TermBuilder
     message: str = ""
     columns: tuple[list[Any], np.ndarray] | None = None  # (column terms, kinds), set by the session
+    _values: list[int | Fraction | bool] | None = None  # model values sent back by a forked check
+
+    def check_forked(self, check_here: Callable[[], tuple[str, Any]], seconds: float, solver: str) -> str:
+        """Run ``check_here() -> (answer, payload)`` in a forked child killed after ``seconds``.
+
+        A 'sat' payload is the model values (kept for ``values``); an 'unknown' payload is the reason.
+        """
+        self._values = None
+        state, out = forked_call(check_here, seconds)
+        if state != "ok":
+            self.message = (
+                f"{solver}: stopped at the deadline" if state == "timeout" else f"{solver} failed: {out}"
+            )
+            return "unknown"
+        ans, payload = out
+        if ans == "sat":
+            self._values = payload
+        elif ans == "unknown":
+            self.message = f"{solver}: unknown ({payload})"
+        return ans
 
     @abstractmethod
     def add(self, term: Any) -> None:

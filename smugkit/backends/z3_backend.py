@@ -22,7 +22,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from smugkit.backends.base import Budget, Capabilities, watchdog
-from smugkit.backends.forked import forked_check
 from smugkit.backends.lowering import Lowerer
 from smugkit.backends.objective import ObjectiveSpec
 from smugkit.backends.search import SearchResult
@@ -95,12 +94,11 @@ def _value(z3: Any, v: Any, kind: int) -> int | Fraction | bool:
 class Z3Engine(Engine):
     """A z3 Solver in its own Context."""
 
-    def __init__(self, seed: int, isolate: bool = False) -> None:
+    def __init__(self, seed: int, isolate: bool = True) -> None:
         z3 = self.z3 = _z3()
         self.ctx = z3.Context()
         self.seed = int(seed)
         self.isolate = isolate
-        self._values: list[int | Fraction | bool] | None = None
         self.builder = Z3Builder(z3, self.ctx)
         self.message = ""
         self.reset()
@@ -123,14 +121,9 @@ class Z3Engine(Engine):
 
     def check(self, assumptions: list[Any], seconds: float) -> str:
         self.solver.set("timeout", max(1, int(seconds * 1000)))
-        self._values = None
         if self.isolate:  # a forked child killed at the deadline: z3 does not always honour an interrupt
-            ans, values, note = forked_check(lambda: self._check_here(assumptions), seconds + 0.05, "z3")
-            if ans == "sat":
-                self._values = values
-            if note:
-                self.message = note
-            return ans
+            return self.check_forked(lambda: self._check_here(assumptions), seconds + 0.05, "z3")
+        self._values = None
         try:
             with watchdog(seconds + 0.05, self.ctx.interrupt):
                 r = self.solver.check(*assumptions)
