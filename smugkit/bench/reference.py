@@ -44,11 +44,11 @@ def solve_reference(
         "assignment": None,
         "build_time": None,
         "solve_time": time.perf_counter() - t0,
-        "calls": 1,
+        "solver_calls": 1,
         "backend": "reference",
         "backend_version": z3.get_version_string(),
         "strategy": STRATEGY,
-        "reason": "killed at the deadline (z3 ignored its timeout)" if state == "timeout" else out,
+        "message": "killed at the deadline (z3 ignored its timeout)" if state == "timeout" else out,
     }
 
 
@@ -110,7 +110,7 @@ def _solve_here(C, offset, x, window_of_input, n_bits, thresholds, mask_value, t
         "assignment": {"m": bits},
         "build_time": build,
         "solve_time": solve,
-        "calls": 1,
+        "solver_calls": 1,
         "backend": "reference",
         "backend_version": z3.get_version_string(),
         "strategy": STRATEGY,

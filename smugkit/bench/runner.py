@@ -17,7 +17,7 @@ from smugkit.explain.certify import OnnxRunner, certify
 from smugkit.explain.encoding import masked_input
 from smugkit.explain.image import detect_layout, make_windows
 
-Solver = Callable[["Prepared", float, int], dict]
+Solver = Callable[["Prepared", float, int], dict]  # returns a Solution-shaped dict (Solution.to_dict keys)
 
 
 @dataclass
@@ -129,7 +129,7 @@ def _reference(p: Prepared, timeout: float, seed: int) -> dict:
 
     enc = p.encoded
     if enc.instance is None:
-        return {"status": "skipped", "reason": "the reference encoding covers the first-layer variant only"}
+        return {"status": "skipped", "message": "the reference encoding covers the first-layer variant only"}
     pos = np.flatnonzero(np.isin(enc.kept, enc.active))
     d = solve_reference(
         enc.rows[pos],
@@ -237,7 +237,7 @@ def run_bench(
             try:
                 d = solvers[b](p, timeout, seed + r)
             except Exception as e:  # noqa: BLE001 -- a crashing backend is a result, not the end of the run
-                d = {"status": "error", "reason": f"{type(e).__name__}: {e}"}
+                d = {"status": "error", "message": f"{type(e).__name__}: {e}"}
             row["wall_s"] = time.perf_counter() - t
             row.update(
                 {
@@ -246,15 +246,13 @@ def run_bench(
                         "status",
                         "objective",
                         "lower_bound",
-                        "calls",
                         "backend_version",
                         "strategy",
-                        "reason",
                     )
                 }
             )
-            row["calls"] = d.get("solver_calls", row["calls"])
-            row["reason"] = row["reason"] or d.get("message") or None
+            row["calls"] = d.get("solver_calls")
+            row["reason"] = d.get("message") or None
             row["solve_s"] = d.get("solve_time", row["wall_s"])
             row["encode_s"] = d.get("build_time")
             mask = d.get("mask")

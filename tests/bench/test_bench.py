@@ -149,4 +149,4 @@ def test_reference_is_killed_at_the_deadline(monkeypatch):
         sp.csr_matrix(np.ones((1, 2))), np.zeros(1), np.ones(2), np.arange(2), 2, np.ones(1), 0.0, 0.2
     )
     assert time.perf_counter() - t < 10
-    assert d["status"] == "unknown" and d["assignment"] is None and "deadline" in d["reason"]
+    assert d["status"] == "unknown" and d["assignment"] is None and "deadline" in d["message"]
