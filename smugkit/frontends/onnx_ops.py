@@ -49,6 +49,19 @@ def _transpose(ctx, name, x, perm, out=None):
     return out
 
 
+def _gemm_bias(ctx, name: str, inp: str, out: str, c: np.ndarray) -> None:
+    """Gemm's C term when it cannot be folded into the weights: a broadcast Add after the product."""
+    ctx.add(
+        ew.Add(
+            name=f"{name}/C",
+            inputs=[inp],
+            output=out,
+            params={"c1": np.asarray(c, F64)},
+            attrs={"slots": [0], "rank": 2},
+        )
+    )
+
+
 @converter("Gemm")
 def gemm(ctx: _Context, node, name, a):
     alpha, beta = a.get("alpha", 1.0), a.get("beta", 1.0)
@@ -69,15 +82,7 @@ def gemm(ctx: _Context, node, name, a):
             return _dense(ctx, name, x, w, None, node.output[0])
         mid = _fresh(ctx, f"{node.output[0]}_mm")
         _dense(ctx, name, x, w, None, mid)
-        ctx.add(
-            ew.Add(
-                name=f"{name}/C",
-                inputs=[mid],
-                output=node.output[0],
-                params={"c1": np.asarray(c, F64)},
-                attrs={"slots": [0], "rank": 2},
-            )
-        )
+        _gemm_bias(ctx, name, mid, node.output[0], c)
     elif ctx.is_const(A) and not ctx.is_const(B):
         m = alpha * (ctx.const(A).T if ta else ctx.const(A))
         x = ctx.resolve(B)
@@ -86,15 +91,7 @@ def gemm(ctx: _Context, node, name, a):
         out = node.output[0] if c is None else _fresh(ctx, f"{node.output[0]}_mm")
         ctx.add(lin.MatMulLeft(name=name, inputs=[x], output=out, params={"A": np.asarray(m, F64)}))
         if c is not None:
-            ctx.add(
-                ew.Add(
-                    name=f"{name}/C",
-                    inputs=[out],
-                    output=node.output[0],
-                    params={"c1": np.asarray(c, F64)},
-                    attrs={"slots": [0], "rank": 2},
-                )
-            )
+            _gemm_bias(ctx, name, out, node.output[0], c)
     else:
         _unsupported(ctx, node, name, "Gemm of two non-constant tensors")
 
