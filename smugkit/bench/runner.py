@@ -97,8 +97,23 @@ def backend_solver(name: str) -> Solver:
     """
     if name == "reference":
         return _reference
+    from smugkit.backends.registry import backend_names, get_backend, prover_names
+
     spec, _, prover = name.partition("+")
     backend, _, strategy = spec.partition("@")
+    if backend not in backend_names():
+        raise InputError(
+            f"bench backend {name!r}: unknown backend {backend!r}; known: reference, {backend_names()}"
+        )
+    strategies = get_backend(backend).capabilities.strategies
+    if strategy and strategy not in strategies:
+        raise InputError(
+            f"bench backend {name!r}: {backend} has no strategy {strategy!r}; choose from {strategies}"
+        )
+    if prover and (backend != "highs" or prover not in prover_names()):
+        raise InputError(
+            f"bench backend {name!r}: '+prover' certifies a highs optimum with one of {prover_names()}"
+        )
     options = {"certify": prover} if prover else {}
 
     def run(p: Prepared, timeout: float, seed: int) -> dict:
@@ -211,7 +226,8 @@ def run_bench(
                 done[_key(row)] = row
     solvers = dict(solvers or {})
     for b in backends:
-        solvers.setdefault(b, backend_solver(b))
+        if b not in solvers:  # injected solvers need no name check
+            solvers[b] = backend_solver(b)
     jobs = [(s, b, r) for s in specs for b in backends for r in range(repeat)]
     bar = _bar(len(jobs), progress)
     prepared: dict[str, Prepared] = {}

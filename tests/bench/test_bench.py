@@ -150,3 +150,17 @@ def test_reference_is_killed_at_the_deadline(monkeypatch):
     )
     assert time.perf_counter() - t < 10
     assert d["status"] == "unknown" and d["assignment"] is None and "deadline" in d["message"]
+
+
+@pytest.mark.parametrize(
+    "name,match",
+    [
+        ("nosuch", "unknown backend 'nosuch'"),
+        ("z3@nosuch", "no strategy 'nosuch'"),
+        ("highs+nosuch", "prover"),
+        ("z3+cvc5", "prover"),
+    ],
+)
+def test_bad_backend_names_are_rejected_before_running(name, match):
+    with pytest.raises(InputError, match=match):
+        backend_solver(name)
