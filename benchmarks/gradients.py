@@ -22,9 +22,11 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from smugkit.explain.gradients import FDProvider, get_provider, gradient, one_hot
-from smugkit.explain.ig import integrated_gradients
+from smugkit.attribution.integrated_gradients import integrated_gradients
 from smugkit.frontends import load_model
+from smugkit.model import get_provider, gradient
+from smugkit.model.providers import FDProvider
+from smugkit.model.targets import one_hot
 
 STEPS = 200
 
@@ -96,16 +98,14 @@ def bench_provider(
     """Rows for one provider: one gradient (best of ``repeats``) and IG with 200 steps."""
     t = time.perf_counter()
     prov = get_provider(name, net)
-    gradient(net, x, target=target, provider=prov)
+    gradient(net, x, target=target, gradients=prov)
     setup = time.perf_counter() - t
-    one = best(lambda: gradient(net, x, target=target, provider=prov), repeats)
+    one = best(lambda: gradient(net, x, target=target, gradients=prov), repeats)
     note = f"first call {setup:.3g}s (graph + session)" if name == "onnx" else ""
     results = []
 
     def ig() -> None:
-        results.append(
-            integrated_gradients(net, x, target=target, steps=STEPS, provider=prov, output="logit")
-        )
+        results.append(integrated_gradients(net, x, target=target, steps=STEPS, gradients=prov, kind="logit"))
 
     t_ig = best(ig, max(1, repeats // 2)) if name != "fd" else once(ig)
     err = f"completeness rel. err {results[-1].relative_error:.1e}"

@@ -45,58 +45,12 @@ def cmd_inspect(args) -> int:
 
 
 def _add_explain_options(p: argparse.ArgumentParser) -> None:
+    from smugkit.attribution.smug.config import SmugConfig
+
     p.add_argument("--label", type=int, help="class to explain (default: the predicted one)")
-    p.add_argument(
-        "--backend", help="solver backend (see `smugkit backends`; default: the fastest installed)"
-    )
-    p.add_argument(
-        "--top-k", type=int, default=100, help="first-layer neurons kept, ranked by IG (default 100)"
-    )
-    p.add_argument(
-        "--gamma",
-        type=float,
-        default=0.5,
-        help="kept neurons must keep this fraction of their pre-activation, in [0, 1) (default 0.5)",
-    )
-    p.add_argument("--window", type=int, default=1, help="mask window size in pixels (default 1; demo 2)")
-    p.add_argument(
-        "--mask-value", type=float, default=0.0, help="value of masked pixels in model input space"
-    )
-    p.add_argument("--encoding", choices=["first_layer", "full"], default="first_layer")
-    p.add_argument(
-        "--delta", type=float, default=0.0, help="full encoding: required logit margin of the label"
-    )
-    p.add_argument("--score", choices=["max", "sum"], default="max", help="SMUG_BASE reduction per pixel")
-    p.add_argument("--ig-steps", type=int, default=200, help="Integrated Gradients steps (default 200)")
-    p.add_argument("--gradients", default="ir", help="gradient provider: ir, onnx or fd (default ir)")
-    p.add_argument("--timeout", type=float, default=60.0, help="solver wall-clock budget in seconds")
-    p.add_argument("--num-solutions", type=int, default=1, help="also enumerate next-best distinct masks")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--layout", default="auto", help="input layout: auto, NCHW, NHWC, HW or flat")
-    p.add_argument("--strict", action="store_true", help="require strictly greater pre-activations")
+    SmugConfig.add_arguments(p)
     p.add_argument("--out", help="output folder (default: a new smugkit-out-* folder here)")
     p.add_argument("--no-pictures", action="store_true", help="write JSON only, no PNG files")
-
-
-def _explain_kwargs(args) -> dict:
-    return {
-        "label": args.label,
-        "backend": args.backend,
-        "top_k": args.top_k,
-        "gamma": args.gamma,
-        "window": args.window,
-        "mask_value": args.mask_value,
-        "encoding": args.encoding,
-        "delta": args.delta,
-        "score": args.score,
-        "ig_steps": args.ig_steps,
-        "gradients": args.gradients,
-        "timeout": args.timeout,
-        "num_solutions": args.num_solutions,
-        "seed": args.seed,
-        "layout": args.layout,
-        "strict": args.strict,
-    }
 
 
 def _out_dir(args, stem: str) -> Path:
@@ -109,10 +63,10 @@ def _out_dir(args, stem: str) -> Path:
 
 
 def _run_explain(net, x, args, stem: str) -> int:
-    from smugkit.explain.smug import explain
+    from smugkit.attribution.smug import SmugConfig, explain
 
     with _Progress(args) as progress:
-        e = explain(net, x, progress=progress, **_explain_kwargs(args))
+        e = explain(net, x, SmugConfig.from_arguments(args), label=args.label, progress=progress)
     folder = _out_dir(args, stem)
     files = e.save(folder, pictures=not args.no_pictures)
     print(e.summary())
@@ -139,8 +93,8 @@ class _Progress:
 
 
 def cmd_explain(args) -> int:
-    from smugkit.explain.inputs import read_input
     from smugkit.frontends import load_model
+    from smugkit.units.inputs import read_input
 
     net = load_model(args.model, **_model_kwargs(args))
     x = read_input(args.input, net, resize=args.resize, scale=args.scale, layout=args.layout)

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from smugkit.attribution.smug.certify import certify, model_runner
 from smugkit.bench.suites import InstanceSpec
 from smugkit.errors import InputError
-from smugkit.explain.certify import OnnxRunner, certify
-from smugkit.explain.encoding import masked_input
-from smugkit.explain.image import detect_layout, make_windows
+from smugkit.records import plain
+from smugkit.runtime.session import OutputRunner
+from smugkit.units import detect_layout, make_windows
 
 Solver = Callable[["Prepared", float, int], dict]  # returns a Solution-shaped dict (Solution.to_dict keys)
 
@@ -61,17 +62,19 @@ def _model_and_input(spec: InstanceSpec, cache: Path):
 
 @lru_cache(maxsize=32)
 def _ig_scores(model: str, sample: int, cache: str) -> tuple:
-    from smugkit.explain.smug import probabilities, rank_neurons
+    from smugkit.attribution.smug import rank_neurons
+    from smugkit.model import Model
 
     net, x = _model_and_input(InstanceSpec(model, sample), Path(cache))
-    label = int(probabilities(net, x).argmax())
-    scores, _ = rank_neurons(net, x, label, steps=200, gradients="ir", seed=0)
+    wrapped = Model(net, gradients="ir")
+    label = int(wrapped.predict(x))
+    scores, _ = rank_neurons(wrapped, x, label, steps=200, seed=0)
     return net, x, label, scores
 
 
 def prepare(spec: InstanceSpec, cache: Path) -> Prepared:
     """Load the model, rank neurons by IG (cached per model and input) and encode the instance."""
-    from smugkit.explain.smug import encode
+    from smugkit.attribution.smug import encode
 
     net, x, label, scores = _ig_scores(spec.model, spec.sample, str(cache))
     wins = make_windows(detect_layout(net), spec.window)
@@ -150,7 +153,7 @@ def _reference(p: Prepared, timeout: float, seed: int) -> dict:
         enc.rows[pos],
         enc.offset[pos],
         p.x,
-        p.windows.input_ids().reshape(-1),
+        p.windows.ids().reshape(-1),
         p.windows.count,
         enc.instance.thresholds,
         0.0,
@@ -160,12 +163,12 @@ def _reference(p: Prepared, timeout: float, seed: int) -> dict:
     return d
 
 
-def check_mask(p: Prepared, bits: np.ndarray, runner: OnnxRunner) -> dict:
+def check_mask(p: Prepared, bits: np.ndarray, runner: OutputRunner) -> dict:
     """Re-check a mask exactly on the IR encoding and with onnxruntime on the real model."""
     enc = p.encoded
     fl = p.net.first_layer()
-    xm = masked_input(p.x, bits, p.windows, 0.0)
-    xi = masked_input(p.x, 1 - bits, p.windows, 0.0)
+    xm = p.windows.apply(p.x, bits, 0.0)
+    xi = p.windows.apply(p.x, 1 - bits, 0.0)
     if enc.instance is not None:
         exact = enc.instance.feasible(bits)
         cert = certify(
@@ -231,7 +234,7 @@ def run_bench(
     jobs = [(s, b, r) for s in specs for b in backends for r in range(repeat)]
     bar = _bar(len(jobs), progress)
     prepared: dict[str, Prepared] = {}
-    runners: dict[int, OnnxRunner] = {}
+    runners: dict[int, OutputRunner] = {}
     with log.open("a") as fh:
         for spec, b, r in jobs:
             bar.update(1)
@@ -274,11 +277,11 @@ def run_bench(
             mask = d.get("mask")
             if mask is not None and row["status"] in ("optimal", "feasible"):
                 runner = runners.setdefault(
-                    id(p.net), OnnxRunner(p.net, [p.net.first_layer().pre, p.net.output.name])
+                    id(p.net), model_runner(p.net, [p.net.first_layer().pre, p.net.output.name])
                 )
                 row.update(check_mask(p, np.asarray(mask, dtype=float), runner))
                 row["mask_size"] = int(np.asarray(mask).sum())
-            fh.write(json.dumps(_plain(row)) + "\n")
+            fh.write(json.dumps(plain(row)) + "\n")
             fh.flush()
             done[_key(row)] = row
     bar.close()
@@ -315,9 +318,3 @@ def _bar(total: int, enabled: bool):
             def close(self): ...
 
         return _Null()
-
-
-def _plain(v):
-    from smugkit.explain.explanation import _plain as plain
-
-    return plain(v)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from smugkit.cli import main
-from tests.explain.helpers import tiny_cnn
+from tests.attribution.helpers import tiny_cnn
 
 
 @pytest.fixture

@@ -10,11 +10,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from smugkit.errors import ModelError
-from smugkit.explain.encoding import spread_matrix
-from smugkit.explain.image import Windows
 from smugkit.ir import Network
 from smugkit.ir.linear import _windows
 from smugkit.ir.linearize import affine_rows
+from smugkit.units import MaskUnits
 
 
 def _source(net: Network, tensor: str, known: dict) -> str:
@@ -82,7 +81,7 @@ def full_network_problem(
     net: Network,
     x: np.ndarray,
     label: int,
-    windows: Windows,
+    windows: MaskUnits,
     mask_value: float,
     delta: float,
     strict: bool = False,
@@ -94,7 +93,7 @@ def full_network_problem(
     p = Problem("smug_full_network")
     m = p.binary("m", windows.count)
     d = x.reshape(-1) - mask_value
-    known = {net.input.name: (sp.diags(d) @ spread_matrix(windows)) @ m + mask_value}
+    known = {net.input.name: (sp.diags(d) @ windows.incidence()) @ m + mask_value}
     lo_in, hi_in = np.minimum(x, mask_value), np.maximum(x, mask_value)
     boxes = net.bounds(lo_in, hi_in)
     needed = {n.name for n in net._schedule([net.output.name], {net.input.name})}

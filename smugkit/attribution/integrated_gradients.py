@@ -14,23 +14,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from smugkit.attribution.base import Method, register_method
 from smugkit.errors import GradientError, InputError
-from smugkit.explain.gradients import (
-    GradientProvider,
-    get_provider,
+from smugkit.ir import Network
+from smugkit.model.gradient import provider_for, required_inputs
+from smugkit.model.model import Model
+from smugkit.model.providers import GradientProvider
+from smugkit.model.targets import (
+    KINDS,
     one_hot,
-    required_inputs,
     resolve_output,
     stack_feeds,
     target_index,
     target_kind,
     unstack,
 )
-from smugkit.ir import Network
+from smugkit.units.baselines import BASELINES, make_baseline
 
 Array = np.ndarray
 RULES = ("riemann_left", "riemann_right", "riemann_mid", "trapezoid", "gauss_legendre")
-BASELINES = ("zeros", "black", "white", "black_white", "blur", "uniform")
 MAX_BYTES = 256 * 2**20
 
 
@@ -96,57 +98,6 @@ def quadrature(rule: str, steps: int) -> tuple[Array, Array]:
     raise InputError(f"unknown quadrature rule {rule!r}; choose one of {RULES}")
 
 
-def spatial_axes(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Model axes to blur: H, W of NCHW or NHWC images (channels last when the last axis is 1, 3 or 4)."""
-    if len(shape) == 4:
-        return (1, 2) if shape[3] in (1, 3, 4) and shape[1] not in (1, 3, 4) else (2, 3)
-    if len(shape) == 3:
-        return (2,) if shape[0] == 1 else (1, 2)
-    if len(shape) == 2:
-        return (1,) if shape[0] == 1 else (0, 1)
-    return tuple(range(len(shape)))
-
-
-def make_baseline(
-    kind,
-    x: Array,
-    *,
-    input_range: tuple[float, float] = (0.0, 1.0),
-    blur_sigma: float | None = None,
-    axes: tuple[int, ...] | None = None,
-    seed: int = 0,
-) -> Array:
-    """One input baseline of ``x``'s (model) shape: zeros, black, white, blur, uniform noise or an array."""
-    lo, hi = float(input_range[0]), float(input_range[1])
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise InputError(f"input_range must be two finite numbers low < high, got {input_range!r}")
-    if not isinstance(kind, str):
-        b = np.asarray(kind, dtype=np.float64)
-        if b.shape != x.shape:
-            raise InputError(f"baseline array has shape {list(b.shape)}; expected {list(x.shape)}")
-        if not np.all(np.isfinite(b)):
-            raise InputError("baseline array contains NaN or Inf")
-        return b
-    if kind == "zeros":
-        return np.zeros_like(x, dtype=np.float64)
-    if kind == "black":
-        return np.full(x.shape, lo)
-    if kind == "white":
-        return np.full(x.shape, hi)
-    if kind == "uniform":
-        return np.random.default_rng(seed).uniform(lo, hi, x.shape)
-    if kind == "blur":
-        from scipy.ndimage import gaussian_filter
-
-        ax = spatial_axes(x.shape) if axes is None else tuple(axes)
-        sigma = blur_sigma if blur_sigma is not None else max(0.5, 0.1 * max(x.shape[a] for a in ax))
-        if not sigma > 0:
-            raise InputError(f"blur_sigma must be > 0, got {blur_sigma!r}")
-        sig = [sigma if a in ax else 0.0 for a in range(x.ndim)]
-        return gaussian_filter(np.asarray(x, dtype=np.float64), sig, mode="nearest")
-    raise InputError(f"unknown baseline {kind!r}; choose one of {BASELINES} or pass an array")
-
-
 def _batch_size(net: Network, tensor: str, batch_size: int | None, n: int) -> int:
     """Path points per provider call: ``batch_size`` or what fits ~256 MB of float64 activations (x2 for VJPs)."""
     if batch_size is not None:
@@ -198,7 +149,7 @@ def _values(
 
 
 def integrated_gradients(
-    net: Network,
+    model: Model | Network,
     x,
     *,
     target=None,
@@ -206,9 +157,9 @@ def integrated_gradients(
     baseline="zeros",
     steps: int = 200,
     rule: str = "riemann_mid",
+    kind: str | None = None,
     output: str | None = None,
-    output_name: str | None = None,
-    provider: str | GradientProvider = "ir",
+    gradients: str | GradientProvider | None = None,
     batch_size: int | None = None,
     seed: int = 0,
     input_range: tuple[float, float] = (0.0, 1.0),
@@ -224,14 +175,18 @@ def integrated_gradients(
     (noise in input_range, ``seed``), or an array. For an internal tensor the path starts at zeros of that
     tensor (``tensor_baseline="zeros"``, the default for the "zeros" baseline) or at the tensor's value at the
     input baseline (``tensor_baseline="input"``, the default for every other baseline); an array of the
-    tensor's shape is used as is. ``output``: "logit" or "probability" (softmax over the class axis); None
-    picks probability when a Softmax was cut off the model. ``target``: class index, index tuple, or None for
-    the predicted unit.
+    tensor's shape is used as is. ``kind``: "logit" or "probability" (softmax over the class axis); None
+    picks probability when a Softmax was cut off the model; ``output`` names the output tensor. ``target``:
+    class index, index tuple, or None for the predicted unit. ``gradients`` names the provider (default: the
+    `Model`'s, or "ir" for a `Network`).
     """
     t0 = time.perf_counter()
+    net = model.network if isinstance(model, Model) else model
+    if not isinstance(net, Network):
+        raise InputError(f"expected a smugkit Model or Network, got {type(model).__name__}")
     point, mode, squeeze = _single_point(net, x)
-    out = resolve_output(net, output_name)
-    kind = target_kind(net, output)
+    out = resolve_output(net, output)
+    kind = target_kind(net, kind)
     tensor, info = _float_tensor(net, tensor)
     alphas, weights = quadrature(rule, steps)
     is_input = tensor in point
@@ -251,9 +206,10 @@ def integrated_gradients(
         seed,
     )
     options = dict(provider_options or {})
-    if provider == "fd" and "input_scale" not in options:  # the scale of the path, not of each step's point
+    name = gradients if gradients is not None else getattr(model, "gradients", "ir")
+    if name == "fd" and "input_scale" not in options:  # the scale of the path, not of each step's point
         options["input_scale"] = max(float(np.abs(v).max()) for v in [value, *starts])
-    prov = get_provider(provider, net, **options)
+    _, prov = provider_for(model, gradients, **options)
 
     shape = net.tensor(out).shape
     values = (
@@ -396,3 +352,59 @@ def _starts(
         b = make_baseline(k, x_in, input_range=input_range, blur_sigma=blur_sigma, axes=blur_axes, seed=seed)
         starts.append(net.run({net.input.name: b}, [tensor])[tensor])
     return starts, f"{tensor!r} at input baseline {name}"
+
+
+@dataclass(frozen=True)
+class IGOptions:
+    """Integrated Gradients options (see `integrated_gradients`); validated when the method is made."""
+
+    steps: int = 200
+    baseline: str = "zeros"
+    rule: str = "riemann_mid"
+    kind: str | None = None
+    tensor: str | None = None
+    tensor_baseline: str | None = None
+    input_range: tuple[float, float] = (0.0, 1.0)
+    blur_sigma: float | None = None
+    batch_size: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        quadrature(self.rule, self.steps)
+        if self.baseline not in BASELINES:
+            raise InputError(f"unknown baseline {self.baseline!r}; choose one of {BASELINES}")
+        if self.kind is not None and self.kind not in KINDS:
+            raise InputError(f"kind must be one of {KINDS} or None, got {self.kind!r}")
+
+
+@register_method
+class IntegratedGradients(Method):
+    """Integrated Gradients on the input (or an internal tensor), with its completeness error as a diagnostic."""
+
+    name = "integrated_gradients"
+    Options = IGOptions
+    needs = frozenset({"grad"})
+
+    def compute(self, model: Model, x: Array, target: int):
+        o = self.options
+        res = integrated_gradients(
+            model,
+            x,
+            target=target,
+            tensor=o.tensor,
+            baseline=o.baseline,
+            steps=o.steps,
+            rule=o.rule,
+            kind=o.kind,
+            batch_size=o.batch_size,
+            seed=o.seed,
+            input_range=o.input_range,
+            blur_sigma=o.blur_sigma,
+            tensor_baseline=o.tensor_baseline,
+        )
+        diagnostics = {
+            k: v
+            for k, v in res.record().items()
+            if k in ("f_x", "f_baseline", "completeness_error", "relative_error", "evaluations", "baseline")
+        }
+        return res.attributions, res.tensor, diagnostics

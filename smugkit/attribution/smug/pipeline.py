@@ -5,69 +5,39 @@ Sahoo et al., ICLR 2021, "Scaling Symbolic Methods using Gradients for Neural Mo
 
 from __future__ import annotations
 
-import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-import smugkit
+from smugkit.attribution.smug.certify import certify, model_runner
+from smugkit.attribution.smug.config import SmugConfig
+from smugkit.attribution.smug.encoding import FirstLayerInstance, first_layer_instance
+from smugkit.attribution.smug.explanation import Explanation
+from smugkit.attribution.smug.saliency import smug_base
 from smugkit.errors import InputError, ModelError
-from smugkit.explain.certify import OnnxRunner, certify, softmax
-from smugkit.explain.encoding import FirstLayerInstance, first_layer_instance, masked_input
-from smugkit.explain.explanation import Explanation
-from smugkit.explain.image import detect_layout, make_windows
-from smugkit.explain.saliency import smug_base
 from smugkit.ir import Network
 from smugkit.ir.linearize import affine_rows
-
-ENCODINGS = ("first_layer", "full")
-
-
-def _network(model) -> Network:
-    if isinstance(model, Network):
-        return model
-    from smugkit.frontends import load_model
-
-    return load_model(model)
+from smugkit.model import Model
+from smugkit.model.targets import model_input
+from smugkit.records import finite, versions
+from smugkit.units import MaskUnits, detect_layout, make_windows
 
 
-def _input(net: Network, x) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    shape = net.input.shape
-    squeezed = tuple(d for d in shape if d != 1)
-    if x.shape != shape and tuple(d for d in x.shape if d != 1) == squeezed:
-        x = x.reshape(shape)  # e.g. (1, 28, 28) for a (1, 1, 28, 28) input
-    if x.shape != shape:
-        raise InputError(
-            f"input of shape {list(x.shape)} does not match the model input {net.input.name!r} "
-            f"of shape {list(shape)}"
-        )
-    if not np.all(np.isfinite(x)):
-        raise InputError("input contains NaN or Inf values")
-    return x
-
-
-def probabilities(net: Network, x: np.ndarray) -> np.ndarray:
-    """Class probabilities: softmax of the network's scores."""
-    return softmax(net(x))
-
-
-def rank_neurons(net: Network, x: np.ndarray, label: int, steps: int, gradients: str, seed: int):
+def rank_neurons(model: Model, x: np.ndarray, label: int, steps: int, seed: int):
     """IG of the label's probability on the first layer's post-activation tensor, as a flat score vector."""
-    from smugkit.explain.ig import integrated_gradients
+    from smugkit.attribution.integrated_gradients import integrated_gradients
 
-    fl = net.first_layer()
+    fl = model.network.first_layer()
     res = integrated_gradients(
-        net,
+        model,
         x,
         target=label,
         tensor=fl.post,
         baseline="zeros",
         steps=steps,
-        output="probability",
-        provider=gradients,
+        kind="probability",
         seed=seed,
     )
     return np.asarray(res.attributions, np.float64).reshape(-1), res
@@ -76,63 +46,44 @@ def rank_neurons(net: Network, x: np.ndarray, label: int, steps: int, gradients:
 def explain(
     model,
     x,
+    config: SmugConfig | None = None,
     *,
     label: int | None = None,
-    method: str = "smug",
-    top_k: int = 100,
-    gamma: float = 0.5,
-    window: int = 1,
-    mask_value: float = 0.0,
-    encoding: str = "first_layer",
-    delta: float = 0.0,
-    score: str = "max",
-    ig_steps: int = 200,
-    gradients: str = "ir",
-    backend: str | None = None,
-    timeout: float = 60.0,
-    num_solutions: int = 1,
-    seed: int = 0,
-    layout: str = "auto",
-    strict: bool = False,
-    certify_with_onnxruntime: bool = True,
     progress: Callable[[str], None] | None = None,
+    **options,
 ) -> Explanation:
     """Explain the prediction of ``model`` on ``x`` with a minimal window mask (see module docstring).
 
-    ``progress`` is called with a short message as each stage starts.
+    ``model`` is a `Model`, a `Network` or an ONNX file; options are `SmugConfig` fields, given as a config
+    and/or keywords; ``label`` defaults to the predicted class; ``progress`` is called with a short message
+    as each stage starts.
     """
     t_start = time.perf_counter()
     say = progress or (lambda msg: None)
-    if method != "smug":
-        raise InputError(f"unknown method {method!r}; available: 'smug'")
-    if encoding not in ENCODINGS:
-        raise InputError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
-    if not isinstance(top_k, int | np.integer) or top_k < 1:
-        raise InputError(f"top_k must be a positive integer, got {top_k!r}")
-    if not 0.0 <= gamma < 1.0:
-        raise InputError(f"gamma must be in [0, 1), got {gamma}")
-    if ig_steps < 1:
-        raise InputError(f"ig_steps must be at least 1, got {ig_steps}")
-    if num_solutions < 1:
-        raise InputError(f"num_solutions must be at least 1, got {num_solutions}")
+    cfg = SmugConfig.make(config, **options)
     from smugkit import backends
 
-    backend = backend or backends.DEFAULT_BACKEND
-    net = _network(model)
-    x = _input(net, x)
-    lay = detect_layout(net, layout)
-    wins = make_windows(lay, window)
+    backend = cfg.backend or backends.DEFAULT_BACKEND
+    model = Model.of(model)
+    if model.gradients != cfg.gradients:
+        model = Model(model.network, gradients=cfg.gradients)
+    net = model.network
+    x = model_input(net, x)
+    lay = detect_layout(net, cfg.layout)
+    wins = make_windows(lay, cfg.window)
     fl = net.first_layer()
-    probs = probabilities(net, x)
+    probs = model.probs(x).reshape(-1)
     if label is None:
         label = int(probs.argmax())
     if not 0 <= int(label) < probs.size:
         raise InputError(f"label {label} is out of range for a model with {probs.size} classes")
     label = int(label)
+    top_k, gamma, encoding, delta = cfg.top_k, cfg.gamma, cfg.encoding, cfg.delta
+    mask_value, strict, ig_steps, seed = cfg.mask_value, cfg.strict, cfg.ig_steps, cfg.seed
 
     say(f"Integrated Gradients on {fl.post!r} ({ig_steps} steps, label {label})")
     t = time.perf_counter()
-    scores, ig = rank_neurons(net, x, label, ig_steps, gradients, seed)
+    scores, ig = rank_neurons(model, x, label, ig_steps, seed)
     t_ig = time.perf_counter() - t
     k = min(int(top_k), scores.size)
     say(f"encoding {encoding}: top {k} neurons, {wins.count} mask bits")
@@ -161,10 +112,12 @@ def explain(
     )
     t_encode = time.perf_counter() - t
 
-    say(f"solving with {backend} (budget {timeout:g}s)")
+    say(f"solving with {backend} (budget {cfg.timeout:g}s)")
     t = time.perf_counter()
     # no incumbent: searches warm-start from a greedy mask (the full mask thinned while it stays feasible)
-    sol = backends.solve(problem, backend=backend, timeout=timeout, num_solutions=num_solutions, seed=seed)
+    sol = backends.solve(
+        problem, backend=backend, timeout=cfg.timeout, num_solutions=cfg.num_solutions, seed=seed
+    )
     t_solve = time.perf_counter() - t
     bits, status = _mask_from(sol, mask_var.name, wins.count, encoding)
     alternatives = [
@@ -176,16 +129,15 @@ def explain(
     # re-check the mask: exactly on the IR (float64) and on the real model (onnxruntime)
     say(f"certifying a mask of {int(bits.sum())} windows ({status}) with onnxruntime")
     t = time.perf_counter()
-    xm = masked_input(x, bits, wins, mask_value)
-    xi = masked_input(x, 1 - bits, wins, mask_value)
+    xm = wins.apply(x, bits, mask_value)
+    xi = wins.apply(x, 1 - bits, mask_value)
     thresholds = inst.thresholds if inst is not None else np.zeros(0)
     active = active if inst is not None else np.zeros(0, dtype=int)
     exact = _exact_check(net, fl.pre, xm, active, thresholds, label, delta, encoding, strict)
     cert = None
-    if certify_with_onnxruntime:
-        runner = OnnxRunner(net, [fl.pre, net.output.name])
+    if cfg.certify_with_onnxruntime:
         cert = certify(
-            runner,
+            model_runner(net, [fl.pre, net.output.name]),
             fl.pre,
             net.output.name,
             x,
@@ -200,33 +152,17 @@ def explain(
     t_cert = time.perf_counter() - t
 
     pix = wins.layout.from_hw(np.arange(lay.height * lay.width).reshape(lay.height, lay.width)).reshape(-1)
-    base = smug_base(C, scores[kept], pix, lay.height * lay.width, score).reshape(lay.height, lay.width)
+    base = smug_base(C, scores[kept], pix, lay.height * lay.width, cfg.score).reshape(lay.height, lay.width)
     plane = wins.plane(bits)
     return Explanation(
-        model=str(net.meta.get("source")),
+        model=model.source,
         label=label,
         probability=float(probs[label]),
-        method=method,
+        method="smug",
         encoding=encoding,
-        options={
-            "top_k": int(top_k),
-            "gamma": gamma,
-            "window": window,
-            "mask_value": mask_value,
-            "encoding": encoding,
-            "delta": delta,
-            "score": score,
-            "ig_steps": ig_steps,
-            "gradients": gradients,
-            "backend": backend,
-            "timeout": timeout,
-            "num_solutions": num_solutions,
-            "seed": seed,
-            "layout": lay.name,
-            "strict": strict,
-        },
+        options=replace(cfg, backend=backend, layout=lay.name).record(),
         layout=lay.name,
-        window=int(window),
+        window=int(cfg.window),
         mask_bits=bits.astype(np.float64),
         mask_plane=plane,
         saliency_base=base,
@@ -234,7 +170,7 @@ def explain(
         image=lay.to_hwc(x),
         status=status,
         mask_size=int(bits.sum()),
-        lower_bound=_finite(getattr(sol, "lower_bound", None)),
+        lower_bound=finite(getattr(sol, "lower_bound", None)),
         neurons={
             "tensor": fl.pre,
             "kept": kept.tolist(),
@@ -249,8 +185,8 @@ def explain(
         alternatives=alternatives,
         ig={
             "steps": ig_steps,
-            "completeness_error": _finite(getattr(ig, "completeness_error", None)),
-            "provider": gradients,
+            "completeness_error": finite(getattr(ig, "completeness_error", None)),
+            "provider": cfg.gradients,
         },
         timings={
             "ig": t_ig,
@@ -259,7 +195,7 @@ def explain(
             "certify": t_cert,
             "total": time.perf_counter() - t_start,
         },
-        versions=_versions(sol),
+        versions=versions(backend=sol.to_dict().get("backend_version")),
     )
 
 
@@ -285,7 +221,7 @@ def encode(
     *,
     top_k: int,
     gamma: float,
-    windows,
+    windows: MaskUnits,
     mask_value: float = 0.0,
     encoding: str = "first_layer",
     delta: float = 0.0,
@@ -303,7 +239,7 @@ def encode(
         )
         problem, mask_var = _first_layer_problem(inst)
     else:
-        from smugkit.explain.full import full_network_problem
+        from smugkit.attribution.smug.full import full_network_problem
 
         inst = None
         problem, mask_var = full_network_problem(net, x, label, windows, mask_value, delta, strict)
@@ -350,21 +286,3 @@ def _exact_check(net, pre_name, xm, neurons, thresholds, label, delta, encoding,
     out["logit_margin"] = float(logits[label] - others.max()) if others.size else 0.0
     out["holds"] = out["neurons_hold"] if encoding == "first_layer" else out["logit_margin"] >= delta
     return out
-
-
-def _finite(v):
-    return None if v is None or not np.isfinite(v) else float(v)
-
-
-def _versions(sol) -> dict:
-    import onnx
-    import onnxruntime
-
-    return {
-        "smugkit": smugkit.__version__,
-        "onnx": onnx.__version__,
-        "onnxruntime": onnxruntime.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "backend": sol.to_dict().get("backend_version"),
-    }

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from smugkit.errors import InputError, SmugkitError
-from smugkit.explain.image import detect_layout
 from smugkit.ir import Network
+from smugkit.units.layout import detect_layout
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 

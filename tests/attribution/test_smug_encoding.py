@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from smugkit.attribution.smug.encoding import first_layer_instance
+from smugkit.attribution.smug.saliency import smug_base
 from smugkit.errors import InputError
-from smugkit.explain.encoding import first_layer_instance, masked_input, spread_matrix
-from smugkit.explain.image import detect_layout, make_windows
-from smugkit.explain.saliency import smug_base
 from smugkit.frontends import load_model
 from smugkit.ir.linearize import affine_rows
-from tests.explain.helpers import tiny_cnn, tiny_mlp
+from smugkit.units import detect_layout, make_windows
+from tests.attribution.helpers import tiny_cnn, tiny_mlp
 
 
 @pytest.mark.parametrize("nhwc,channels,h,w", [(False, 1, 4, 4), (False, 3, 5, 7), (True, 3, 6, 5)])
@@ -42,7 +42,7 @@ def test_ragged_windows():
     assert (wins.rows, wins.cols, wins.count) == (2, 3, 6)
     ids = wins.plane_ids()
     assert ids[4, 6] == 5 and ids[0, 0] == 0 and ids[2, 3] == 1
-    E = spread_matrix(wins)
+    E = wins.incidence()
     assert E.shape == (3 * 5 * 7, 6) and np.all(np.asarray(E.sum(axis=1)) == 1)
     with pytest.raises(InputError):
         make_windows(detect_layout(net), 0)
@@ -62,7 +62,7 @@ def test_instance_margins_equal_ir_on_masked_inputs(window, mask_value):
     inst = first_layer_instance(net, x, active, 0.5, wins, mask_value)
     for _ in range(5):
         bits = rng.integers(0, 2, wins.count)
-        z = net.run(masked_input(x, bits, wins, mask_value), [fl.pre])[fl.pre].reshape(-1)[active]
+        z = net.run(wins.apply(x, bits, mask_value), [fl.pre])[fl.pre].reshape(-1)[active]
         np.testing.assert_allclose(inst.margins(bits), z - 0.5 * pre[active], atol=1e-10)
     assert inst.feasible(np.ones(wins.count))
 

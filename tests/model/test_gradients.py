@@ -12,9 +12,10 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from smugkit.errors import GradientError, InputError, SmugkitError
-from smugkit.explain import onnx_grad
-from smugkit.explain.gradients import EPS32, PROVIDERS, FDProvider, OnnxProvider, get_provider, gradient
 from smugkit.frontends import load_model
+from smugkit.model import PROVIDERS, get_provider, gradient
+from smugkit.model.providers import EPS32, FDProvider, OnnxProvider
+from smugkit.runtime import vjp_graph as onnx_grad
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "marabou"
 SHARED_FILES = sorted(SHARED.rglob("*.onnx")) if SHARED.is_dir() else []
@@ -108,8 +109,8 @@ def test_fd_agrees_on_shared_models(path):
     rng = np.random.default_rng(1)
     x = rng.uniform(0.1, 1.0, (2,) + net.input.shape)
     prov = FDProvider(net)
-    g_fd = gradient(net, x, provider=prov)
-    g_ir = gradient(net, x, provider="ir")
+    g_fd = gradient(net, x, gradients=prov)
+    g_ir = gradient(net, x, gradients="ir")
     for i in range(2):
         out = net.run(x[i])[net.output.name]
         h = prov.steps(x[i])
@@ -287,8 +288,8 @@ def test_emitted_ops_match_ir_and_onnxruntime(name, model, shape):
     rng = np.random.default_rng(5)
     x = rng.uniform(-1, 1, (4,) + shape)
     out = net.output.name
-    g_ir = gradient(net, x, target=None, provider="ir")
-    g_on = gradient(net, x, target=None, provider="onnx")
+    g_ir = gradient(net, x, target=None, gradients="ir")
+    g_on = gradient(net, x, target=None, gradients="onnx")
     assert close(g_on, g_ir, F32_RTOL)
     cot = rng.standard_normal((4,) + net.output.shape)
     on = get_provider("onnx", net)
@@ -324,7 +325,7 @@ def test_unsupported_op_is_a_gradient_error_naming_it(monkeypatch):
     net = load_model(onnx_model([helper.make_node("Relu", ["x"], ["y"])], [("x", [1, 3])], ["y"]))
     monkeypatch.delitem(onnx_grad.EMITTERS, "Relu")
     with pytest.raises(GradientError, match=r"Relu .*no emitter"):
-        gradient(net, np.ones((1, 3)), target=0, provider="onnx")
+        gradient(net, np.ones((1, 3)), target=0, gradients="onnx")
 
 
 # -- internal tensors ------------------------------------------------------------------------------------------
@@ -334,10 +335,10 @@ def test_gradient_wrt_first_layer_post_activation_all_providers():
     net = load_model(model_path("digits_cnn8"))
     x = sample_inputs(8)[0][:2]
     post = net.first_layer().post
-    g_ir = gradient(net, x, tensor=post, output="probability", provider="ir")
+    g_ir = gradient(net, x, tensor=post, kind="probability", gradients="ir")
     assert g_ir.shape == (2,) + net.tensor(post).shape[1:]
-    assert close(gradient(net, x, tensor=post, output="probability", provider="onnx"), g_ir, F32_RTOL)
-    g_fd = gradient(net, x, tensor=post, output="probability", provider="fd")
+    assert close(gradient(net, x, tensor=post, kind="probability", gradients="onnx"), g_ir, F32_RTOL)
+    g_fd = gradient(net, x, tensor=post, kind="probability", gradients="fd")
     assert np.quantile(np.abs(g_fd - g_ir), 0.98) <= FD_RTOL * np.abs(g_ir).max()
 
 
@@ -351,7 +352,7 @@ def test_fd_refuses_tensors_the_onnx_file_does_not_have():
     net = load_model(model)
     internal = next(n.output for n in net.nodes if n.op_type == "Transpose")  # made by the frontend
     with pytest.raises(GradientError, match="does not exist in the ONNX model"):
-        gradient(net, np.ones((3, 1)), target=0, tensor=internal, provider="fd", model=model)
+        gradient(net, np.ones((3, 1)), target=0, tensor=internal, gradients="fd", model=model)
 
 
 # -- finite differences: batching and step size --------------------------------------------------------------
@@ -383,9 +384,9 @@ def test_fd_batches_a_symbolic_axis_and_loops_a_fixed_reshape(tmp_path):
     for name, batched in (("fixed.onnx", False), ("sym.onnx", True)):
         net = load_model(tmp_path / name)
         prov = FDProvider(net)
-        g = gradient(net, x, target=1, provider=prov)
+        g = gradient(net, x, target=1, gradients=prov)
         assert g.shape == x.shape
-        assert close(g, gradient(net, x, target=1, provider="ir"), FD_RTOL)
+        assert close(g, gradient(net, x, target=1, gradients="ir"), FD_RTOL)
         assert [s.batched for s in prov._sessions.values()] == [batched]
 
 
@@ -397,10 +398,10 @@ def test_fd_warns_when_the_step_is_large_for_the_input_scale():
         net, model=onnx_model([helper.make_node("Sigmoid", ["x"], ["y"])], [("x", [1, 4])], ["y"])
     )
     with pytest.warns(UserWarning, match="large relative to the input scale"):
-        gradient(net, np.full((1, 4), 1e-3), target=0, provider=prov)
+        gradient(net, np.full((1, 4), 1e-3), target=0, gradients=prov)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        gradient(net, np.full((1, 4), 0.5), target=0, provider=prov)
+        gradient(net, np.full((1, 4), 0.5), target=0, gradients=prov)
     with pytest.raises(InputError, match="step"):
         FDProvider(
             net,
@@ -412,7 +413,7 @@ def test_fd_warns_when_the_step_is_large_for_the_input_scale():
 def test_fd_needs_the_original_model():
     net = load_model(onnx_model([helper.make_node("Relu", ["x"], ["y"])], [("x", [1, 3])], ["y"]))
     with pytest.raises(GradientError, match="original ONNX model"):
-        gradient(net, np.ones((1, 3)), target=0, provider="fd")
+        gradient(net, np.ones((1, 3)), target=0, gradients="fd")
 
 
 # -- saving the emitted graph; external gradient models ---------------------------------------------------------
@@ -440,7 +441,7 @@ def test_saved_gradient_graph_runs_in_onnxruntime_and_as_external_provider(tmp_p
     cot = np.zeros((5, 1, 3), np.float32)
     cot[:, 0, 2] = 1
     probs, grad = sess.run(["target", "grad"], {"x": x[:, None].astype(np.float32), "cotangent": cot})
-    ref = gradient(net, x, target=2, output="probability")
+    ref = gradient(net, x, target=2, kind="probability")
     assert close(grad[:, 0], ref, F32_RTOL)
     assert np.allclose(probs.sum(axis=-1), 1, atol=1e-6)
     logit_graph = OnnxProvider(net).save(tmp_path / "grad_logits.onnx")  # its cotangent is on the logits
@@ -449,8 +450,8 @@ def test_saved_gradient_graph_runs_in_onnxruntime_and_as_external_provider(tmp_p
     )
     for kind in ("logit", "probability"):
         assert close(
-            gradient(net, x, target=1, output=kind, provider=ext),
-            gradient(net, x, target=1, output=kind),
+            gradient(net, x, target=1, kind=kind, gradients=ext),
+            gradient(net, x, target=1, kind=kind),
             F32_RTOL,
         )
 
@@ -470,9 +471,9 @@ def test_external_fixed_target_model():
     )
     ext = get_provider("external", net, model=grad_model, gradient_output="dx", target=2)
     x = r.uniform(size=(3, 4))
-    assert np.allclose(gradient(net, x, target=2, provider=ext), np.broadcast_to(w[:, 2], (3, 4)))
+    assert np.allclose(gradient(net, x, target=2, gradients=ext), np.broadcast_to(w[:, 2], (3, 4)))
     with pytest.raises(GradientError, match="differentiates the logit of unit"):
-        gradient(net, x, target=1, provider=ext)
+        gradient(net, x, target=1, gradients=ext)
     with pytest.raises(GradientError, match="no output 'nope'"):
         get_provider("external", net, model=grad_model, gradient_output="nope", target=2)
     with pytest.raises(GradientError, match="cotangent input"):
@@ -496,9 +497,9 @@ def test_providers_match_torch_autograd(tmp_path, factory, dynamo):
         f = logits if kind == "logit" else torch.softmax(logits, dim=-1)
         (ref,) = torch.autograd.grad(f[:, 1].sum(), xt, retain_graph=True)
         ref = ref.numpy()
-        assert close(gradient(net, x, target=1, output=kind, provider="ir"), ref, 1e-6)
-        assert close(gradient(net, x, target=1, output=kind, provider="onnx"), ref, F32_RTOL)
-        g_fd = gradient(net, x, target=1, output=kind, provider="fd")
+        assert close(gradient(net, x, target=1, kind=kind, gradients="ir"), ref, 1e-6)
+        assert close(gradient(net, x, target=1, kind=kind, gradients="onnx"), ref, F32_RTOL)
+        g_fd = gradient(net, x, target=1, kind=kind, gradients="fd")
         assert np.quantile(np.abs(g_fd - ref), 0.98) <= FD_RTOL * np.abs(ref).max()
 
 
@@ -512,8 +513,8 @@ def test_gradient_wrt_embedding_output_of_a_text_model(tmp_path):
     ids = np.array([[1, 5, 7, 0, 3, 2]])
     g_ir = gradient(net, ids, target=1, tensor=emb)
     assert g_ir.shape == net.tensor(emb).shape
-    assert close(gradient(net, ids, target=1, tensor=emb, provider="onnx"), g_ir, F32_RTOL)
-    assert close(gradient(net, ids, target=1, tensor=emb, provider="fd"), g_ir, FD_RTOL)
+    assert close(gradient(net, ids, target=1, tensor=emb, gradients="onnx"), g_ir, F32_RTOL)
+    assert close(gradient(net, ids, target=1, tensor=emb, gradients="fd"), g_ir, FD_RTOL)
     with pytest.raises(GradientError, match="integer ids"):
         gradient(net, ids, target=1)
 
@@ -545,9 +546,9 @@ def test_bad_points_and_options(mlp_net):
     with pytest.raises(InputError, match="NaN or Inf"):
         gradient(mlp_net, np.full((1, 6), np.nan), target=0)
     with pytest.raises(InputError, match="unknown gradient provider 'magic'"):
-        gradient(mlp_net, np.zeros((1, 6)), target=0, provider="magic")
-    with pytest.raises(InputError, match="output must be one of"):
-        gradient(mlp_net, np.zeros((1, 6)), target=0, output="odds")
+        gradient(mlp_net, np.zeros((1, 6)), target=0, gradients="magic")
+    with pytest.raises(InputError, match="kind must be one of"):
+        gradient(mlp_net, np.zeros((1, 6)), target=0, kind="odds")
     with pytest.raises(InputError, match="batch_size"):
         gradient(mlp_net, np.zeros((1, 6)), target=0, batch_size=0)
     assert set(PROVIDERS) == {"ir", "onnx", "fd", "external"}

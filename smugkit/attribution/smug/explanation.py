@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from smugkit.records import plain
+
 ARRAY_FIELDS = ("mask_bits", "mask_plane", "saliency_base", "saliency", "image")
 
 
@@ -48,7 +50,7 @@ class Explanation:
         d = asdict(self)
         for k in ARRAY_FIELDS:
             d[k] = np.asarray(getattr(self, k)).tolist()
-        return _plain(d)
+        return plain(d)
 
     @classmethod
     def from_dict(cls, d: dict) -> Explanation:
@@ -59,7 +61,7 @@ class Explanation:
 
     def save(self, folder: str | Path, pictures: bool = True) -> dict[str, Path]:
         """Write ``explanation.json`` and, when asked and matplotlib is present, ``saliency.png``/``mask.png``."""
-        from smugkit.explain import visualize
+        from smugkit.attribution import visualize
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -104,20 +106,3 @@ class Explanation:
                 f"certificate (onnxruntime): {cert}{keeps}",
             ]
         )
-
-
-def _plain(v):
-    """Convert numpy scalars/arrays nested in dicts and lists to JSON types."""
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_plain(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return _plain(v.tolist())
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.floating):
-        return None if not np.isfinite(v) else float(v)
-    if isinstance(v, float) and not np.isfinite(v):
-        return None
-    return v

@@ -9,13 +9,11 @@ import numpy as np
 import pytest
 
 from smugkit import backends
+from smugkit.attribution.smug import Explanation, explain
 from smugkit.errors import InputError, ModelError, SolverUnavailable
-from smugkit.explain.encoding import masked_input
-from smugkit.explain.explanation import Explanation
-from smugkit.explain.image import detect_layout, make_windows
-from smugkit.explain.smug import explain
 from smugkit.frontends import load_model
-from tests.explain.helpers import make_model, tiny_cnn, tiny_mlp
+from smugkit.units import detect_layout, make_windows
+from tests.attribution.helpers import make_model, tiny_cnn, tiny_mlp
 
 SOLVERS = [b for b in ("highs", "z3", "cvc5") if b in backends.available_backends()]
 
@@ -33,7 +31,7 @@ def _brute_force_first_layer(net, e: Explanation) -> int:
     thr = np.asarray(e.neurons["thresholds"])
     best = None
     for bits in _all_masks(wins.count):
-        z = net.run(masked_input(x, bits, wins, e.options["mask_value"]), [fl.pre])[fl.pre].reshape(-1)
+        z = net.run(wins.apply(x, bits, e.options["mask_value"]), [fl.pre])[fl.pre].reshape(-1)
         if np.all(z[neurons] >= thr) and (best is None or bits.sum() < best):
             best = int(bits.sum())
     return best
@@ -73,7 +71,7 @@ def test_full_network_mask_is_minimum(backend):
     wins = make_windows(detect_layout(net), 1)
     best = None
     for bits in _all_masks(9):
-        logits = net(masked_input(x, bits, wins, 0.0)).reshape(-1)
+        logits = net(wins.apply(x, bits, 0.0)).reshape(-1)
         if logits[e.label] >= np.delete(logits, e.label).max() and (best is None or bits.sum() < best):
             best = int(bits.sum())
     assert e.status == "optimal" and e.mask_size == best
@@ -152,5 +150,5 @@ def test_package_is_callable_and_light(cnn):
     x = np.random.default_rng(8).random(cnn.input.shape)
     e = smugkit.explain(cnn, x, top_k=6, gamma=0.5, ig_steps=10)
     assert e.mask_size == explain(cnn, x, top_k=6, gamma=0.5, ig_steps=10).mask_size and e.certified
-    code = "import sys, smugkit; sys.exit('smugkit.explain.smug' in sys.modules or 'onnx' in sys.modules)"
+    code = "import sys, smugkit; sys.exit('smugkit.attribution' in sys.modules or 'onnx' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

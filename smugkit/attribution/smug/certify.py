@@ -5,51 +5,22 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import onnx
 
 from smugkit.errors import ModelError
 from smugkit.ir import Network
+from smugkit.model.targets import softmax
+from smugkit.runtime.session import OutputRunner
 
 #: relative float32 tolerance for a threshold that the exact (float64) encoding meets with equality
 FLOAT32_TOL = 1e-5
 
 
-class OnnxRunner:
-    """An onnxruntime session over the original model that also returns chosen internal tensors."""
-
-    def __init__(self, net: Network, tensors: list[str]) -> None:
-        import onnxruntime as ort
-
-        original = net.meta.get("onnx_model")
-        if original is None:
-            raise ModelError("network was not loaded from ONNX; cannot certify with onnxruntime")
-        model = onnx.ModelProto()
-        model.CopyFrom(original)
-        present = {o.name for o in model.graph.output}
-        for t in tensors:
-            if t not in present:
-                model.graph.output.append(onnx.helper.make_tensor_value_info(t, onnx.TensorProto.FLOAT, None))
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(
-                model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
-            )
-        except Exception as e:
-            raise ModelError(f"onnxruntime cannot run {net.meta.get('source')}: {e}") from e
-        self.input = net.input
-        self.names = [o.name for o in self.session.get_outputs()]
-
-    def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """Run one model-shaped input; returns every output by name."""
-        feed = {self.input.name: np.asarray(x, dtype=np.float32).reshape(self.input.shape)}
-        return dict(zip(self.names, self.session.run(None, feed)))
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    z = np.asarray(z, dtype=np.float64).reshape(-1)
-    e = np.exp(z - z.max())
-    return e / e.sum()
+def model_runner(net: Network, tensors: list[str]) -> OutputRunner:
+    """onnxruntime on the ONNX model the network was loaded from, also returning ``tensors``."""
+    original = net.meta.get("onnx_model")
+    if original is None:
+        raise ModelError("network was not loaded from ONNX; cannot certify with onnxruntime")
+    return OutputRunner(original, net.input.name, net.input.shape, tensors, label=str(net.meta.get("source")))
 
 
 @dataclass
@@ -74,7 +45,7 @@ class Certificate:
 
 
 def certify(
-    runner: OnnxRunner,
+    runner: OutputRunner,
     pre: str,
     scores: str,
     x: np.ndarray,
@@ -91,7 +62,11 @@ def certify(
     With ``logit_delta`` (full-network encoding) the label's score must also beat every other by that much.
     """
     outs = [runner.run(v) for v in (x, masked, inverse)]
-    to_p = (lambda s: softmax(s)) if probabilities else (lambda s: np.asarray(s, np.float64).reshape(-1))
+    to_p = (
+        (lambda s: softmax(np.reshape(s, -1)))
+        if probabilities
+        else (lambda s: np.asarray(s, np.float64).reshape(-1))
+    )
     p0, pm, pi = (to_p(o[scores]) for o in outs)
     z = outs[1][pre].reshape(-1)[neurons].astype(np.float64)
     margin = z - thresholds

@@ -13,22 +13,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from smugkit.errors import InputError, ModelError
-from smugkit.explain.image import Windows
 from smugkit.ir import Network
 from smugkit.ir.linearize import affine_rows
-
-
-def spread_matrix(windows: Windows) -> sp.csr_matrix:
-    """``E``: input elements x windows, 1 where the element belongs to the window."""
-    ids = windows.input_ids().reshape(-1)
-    n = ids.size
-    return sp.csr_matrix((np.ones(n), (np.arange(n), ids)), shape=(n, windows.count))
-
-
-def masked_input(x: np.ndarray, bits: np.ndarray, windows: Windows, mask_value: float) -> np.ndarray:
-    """``v + (x - v) * E m``: the input with the windows whose bit is 0 set to the mask value."""
-    keep = windows.expand(bits)
-    return mask_value + (np.asarray(x, np.float64) - mask_value) * keep
+from smugkit.units import MaskUnits
 
 
 @dataclass
@@ -44,7 +31,7 @@ class FirstLayerInstance:
     thresholds: np.ndarray
     neurons: np.ndarray
     strict: bool
-    windows: Windows
+    windows: MaskUnits
     meta: dict = field(default_factory=dict)
 
     @property
@@ -78,7 +65,7 @@ def first_layer_instance(
     x: np.ndarray,
     neurons: np.ndarray,
     gamma: float,
-    windows: Windows,
+    windows: MaskUnits,
     mask_value: float = 0.0,
     strict: bool = False,
     rows: tuple[sp.csr_matrix, np.ndarray] | None = None,
@@ -99,7 +86,7 @@ def first_layer_instance(
             f"neurons {bad.tolist()} are not active on the input; SMUG constrains active ones only"
         )
     d = x.reshape(-1) - mask_value
-    A = (C @ sp.diags(d)) @ spread_matrix(windows)
+    A = (C @ sp.diags(d)) @ windows.incidence()
     A = A.tocsr()
     A.eliminate_zeros()
     base = off + C @ np.full(C.shape[1], float(mask_value))

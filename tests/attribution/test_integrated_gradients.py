@@ -8,10 +8,11 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from scipy.ndimage import gaussian_filter
 
+from smugkit.attribution.integrated_gradients import RULES, integrated_gradients, quadrature
 from smugkit.errors import GradientError, InputError
-from smugkit.explain.gradients import gradient
-from smugkit.explain.ig import RULES, integrated_gradients, make_baseline, quadrature, spatial_axes
 from smugkit.frontends import load_model
+from smugkit.model import gradient
+from smugkit.units import make_baseline, spatial_axes
 
 RNG = np.random.default_rng(11)
 W = RNG.standard_normal((5, 3))
@@ -85,7 +86,7 @@ X = np.array([[0.3, -0.7, 0.9, 0.1, 0.5]])
 
 @pytest.mark.parametrize("rule", RULES)
 def test_linear_model_ig_is_exact(linear, rule):
-    res = integrated_gradients(linear, X, target=2, steps=3, rule=rule, output="logit")
+    res = integrated_gradients(linear, X, target=2, steps=3, rule=rule, kind="logit")
     assert np.allclose(res.attributions, X * W[:, 2], atol=1e-12)
     assert res.completeness_error < 1e-10
     assert res.attributions.shape == (1, 5) and res.target == (0, 2) and res.rule == rule
@@ -123,8 +124,8 @@ def test_probability_target_is_the_default_after_a_cut_softmax(mlp):
     p = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
     assert res.target == (0, int(p.argmax())) and np.isclose(res.f_x, p.max())
     assert res.relative_error < 1e-3
-    assert integrated_gradients(mlp, X, steps=8, output="logit").output == "logit"
-    assert np.array_equal(gradient(mlp, X, target=1), gradient(mlp, X, target=1, output="probability"))
+    assert integrated_gradients(mlp, X, steps=8, kind="logit").output == "logit"
+    assert np.array_equal(gradient(mlp, X, target=1), gradient(mlp, X, target=1, kind="probability"))
 
 
 def test_internal_tensor_ig_equals_ig_on_the_sub_network(mlp, rest_of_mlp):
@@ -145,13 +146,13 @@ def test_internal_tensor_ig_equals_ig_on_the_sub_network(mlp, rest_of_mlp):
 def test_providers_agree_on_ig(mlp):
     post = mlp.first_layer().post
     ir = integrated_gradients(mlp, X, target=0, tensor=post, steps=40)
-    on = integrated_gradients(mlp, X, target=0, tensor=post, steps=40, provider="onnx")
+    on = integrated_gradients(mlp, X, target=0, tensor=post, steps=40, gradients="onnx")
     assert on.provider == "onnx"
     assert np.abs(on.attributions - ir.attributions).max() <= 1e-5 * np.abs(ir.attributions).max()
     raw = mlp.meta["source"]
     assert raw.startswith("<")  # built in memory: the fd provider needs the model itself
     fd = integrated_gradients(
-        mlp, X, target=0, tensor=post, steps=40, provider="fd", provider_options={"model": mlp_proto()}
+        mlp, X, target=0, tensor=post, steps=40, gradients="fd", provider_options={"model": mlp_proto()}
     )
     assert np.abs(fd.attributions - ir.attributions).max() <= 1e-2 * np.abs(ir.attributions).max()
 
@@ -162,15 +163,15 @@ def test_ig_on_the_zoo_cnn_first_layer():
     net = load_model(model_path("digits_cnn8"))
     x = sample_inputs(8)[0][0]  # (1, 8, 8): one image without the batch axis
     post = net.first_layer().post
-    ir = integrated_gradients(net, x, target=None, tensor=post, output="probability", steps=64, batch_size=16)
+    ir = integrated_gradients(net, x, target=None, tensor=post, kind="probability", steps=64, batch_size=16)
     on = integrated_gradients(
-        net, x, target=None, tensor=post, output="probability", steps=64, provider="onnx"
+        net, x, target=None, tensor=post, kind="probability", steps=64, gradients="onnx"
     )
     assert ir.attributions.shape == net.tensor(post).shape[1:]
     assert np.abs(on.attributions - ir.attributions).max() <= 1e-4 * np.abs(ir.attributions).max()
     assert ir.relative_error < 0.05 and ir.evaluations == 64
     whole = integrated_gradients(
-        net, x, target=None, tensor=post, output="probability", steps=64, batch_size=64
+        net, x, target=None, tensor=post, kind="probability", steps=64, batch_size=64
     )
     assert np.allclose(whole.attributions, ir.attributions, atol=1e-12)  # chunking changes nothing
 
@@ -249,8 +250,8 @@ def test_bad_points_targets_and_tensors(linear):
         integrated_gradients(linear, X, target=7)
     with pytest.raises(InputError, match=r"no tensor named 'conv1'; valid tensors: \['x', 'y'\]"):
         integrated_gradients(linear, X, tensor="conv1")
-    with pytest.raises(InputError, match="output must be one of"):
-        integrated_gradients(linear, X, output="score")
+    with pytest.raises(InputError, match="kind must be one of"):
+        integrated_gradients(linear, X, kind="score")
 
 
 def test_integer_tensor_is_a_gradient_error():

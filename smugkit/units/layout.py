@@ -1,4 +1,4 @@
-"""Where the image is inside a model input: layout detection (NCHW, NHWC, HW, flat) and w x w mask windows."""
+"""Where the image is inside a model input: the one layout detector (NCHW, NHWC, HW, flat)."""
 
 from __future__ import annotations
 
@@ -60,10 +60,16 @@ def detect_layout(
     if layout not in LAYOUTS:
         raise InputError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
     shape = net.input.shape
-    core = shape[1:] if len(shape) >= 2 and shape[0] == 1 else shape
+    core = core_shape(shape)
     off = len(shape) - len(core)
     if layout == "auto":
-        layout = _guess(net, core)
+        first = net.consumers(net.input.name)
+        channels_last = (
+            bool(first)
+            and first[0].op_type == "Transpose"
+            and tuple(first[0].attrs["perm"])[-3:] == (3, 1, 2)
+        )
+        layout = guess_layout(core, channels_last=channels_last, name=net.input.name, shape=shape)
     if layout in ("NCHW", "CHW") and len(core) == 3:
         return ImageLayout(shape, "NCHW", core[1], core[2], core[0], off + 1, off + 2, off)
     if layout in ("NHWC", "HWC") and len(core) == 3:
@@ -87,10 +93,24 @@ def detect_layout(
     )
 
 
-def _guess(net: Network, core: tuple[int, ...]) -> str:
+def core_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape without a leading batch axis of 1."""
+    return tuple(shape[1:]) if len(shape) >= 2 and shape[0] == 1 else tuple(shape)
+
+
+def guess_layout(
+    core: tuple[int, ...],
+    *,
+    channels_last: bool = False,
+    name: str = "input",
+    shape: tuple[int, ...] | None = None,
+) -> str:
+    """The layout of an input whose shape without the batch axis is ``core``: NCHW, NHWC, HW or flat.
+
+    ``channels_last`` says the model transposes the input NHWC -> NCHW first (as TensorFlow exports do).
+    """
     if len(core) == 3:
-        first = net.consumers(net.input.name)
-        if first and first[0].op_type == "Transpose" and tuple(first[0].attrs["perm"])[-3:] == (3, 1, 2):
+        if channels_last:
             return "NHWC"
         if core[0] <= 4 < min(core[1:]):
             return "NCHW"
@@ -104,46 +124,24 @@ def _guess(net: Network, core: tuple[int, ...]) -> str:
         if math.isqrt(n) ** 2 == n and n >= 9:
             return "flat"
     raise InputError(
-        f"input {net.input.name!r} of shape {list(net.input.shape)} does not look like an image; "
+        f"input {name!r} of shape {list(shape or core)} does not look like an image; "
         f"pass layout='flat' (windows over the flat features) or another layout"
     )
 
 
-@dataclass(frozen=True)
-class Windows:
-    """A grid of w x w mask windows over an image (ragged at the right and bottom edges)."""
+def spatial_axes(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Model axes that are space (H, W of an image, the features of a flat input), from `guess_layout`.
 
-    layout: ImageLayout
-    size: int
-    rows: int
-    cols: int
-
-    @property
-    def count(self) -> int:
-        return self.rows * self.cols
-
-    def plane_ids(self) -> np.ndarray:
-        """``(H, W)`` array of the window id of each pixel."""
-        h, w = self.layout.height, self.layout.width
-        return (np.arange(h)[:, None] // self.size) * self.cols + (np.arange(w)[None, :] // self.size)
-
-    def input_ids(self) -> np.ndarray:
-        """Model-input-shaped array of window ids (all channels of a pixel share its window)."""
-        return self.layout.from_hw(self.plane_ids())
-
-    def expand(self, bits: np.ndarray) -> np.ndarray:
-        """Model-input-shaped 0/1 array from one value per window."""
-        return np.asarray(bits, dtype=np.float64).reshape(-1)[self.input_ids()]
-
-    def plane(self, bits: np.ndarray) -> np.ndarray:
-        """``(H, W)`` array from one value per window."""
-        return np.asarray(bits, dtype=np.float64).reshape(-1)[self.plane_ids()]
-
-
-def make_windows(layout: ImageLayout, size: int) -> Windows:
-    """Split the image into ``size`` x ``size`` windows; errors for sizes below 1 or above the image."""
-    if not isinstance(size, int | np.integer) or size < 1:
-        raise InputError(f"window must be a positive integer, got {size!r}")
-    if size > max(layout.height, layout.width):
-        raise InputError(f"window {size} is larger than the {layout.height}x{layout.width} image")
-    return Windows(layout, int(size), -(-layout.height // size), -(-layout.width // size))
+    Shapes that are not images (e.g. a flat vector too short to be square) count all their axes as space.
+    """
+    core = core_shape(tuple(shape))
+    off = len(shape) - len(core)
+    try:
+        layout = guess_layout(core)
+    except InputError:
+        return tuple(range(off, len(shape)))
+    if layout == "NCHW":
+        return (off + 1, off + 2)
+    if layout == "NHWC":
+        return (off, off + 1)
+    return tuple(range(off, len(shape)))

@@ -575,13 +575,9 @@ class GradientGraph:
     def session(self):
         """The cached onnxruntime session running this graph on the CPU."""
         if self._session is None:
-            import onnxruntime as ort
+            from smugkit.runtime.session import make_session
 
-            opts = ort.SessionOptions()
-            opts.log_severity_level = 3
-            self._session = ort.InferenceSession(
-                self.model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
-            )
+            self._session = make_session(self.model, "the gradient graph")
         return self._session
 
     def run(
@@ -674,7 +670,7 @@ def build_gradient_graph(
         graph,
         opset_imports=[helper.make_opsetid("", OPSET)],
         ir_version=9,
-        producer_name="smugkit.explain.onnx_grad",
+        producer_name="smugkit.runtime.vjp_graph",
     )
     sm = "" if softmax_axis is None else f" (softmax over axis {softmax_axis})"
     model.doc_string = (

@@ -1,0 +1,19 @@
+"""What one mask bit covers (image windows; token spans later), the input layout, and baselines."""
+
+from smugkit.units.base import MaskUnits
+from smugkit.units.baselines import BASELINES, make_baseline
+from smugkit.units.layout import LAYOUTS, ImageLayout, detect_layout, guess_layout, spatial_axes
+from smugkit.units.windows import ImageWindows, make_windows
+
+__all__ = [
+    "BASELINES",
+    "LAYOUTS",
+    "ImageLayout",
+    "ImageWindows",
+    "MaskUnits",
+    "detect_layout",
+    "guess_layout",
+    "make_baseline",
+    "make_windows",
+    "spatial_axes",
+]
