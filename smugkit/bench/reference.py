@@ -34,7 +34,7 @@ def solve_reference(
 
     t0 = time.perf_counter()
     args = (C, offset, x, window_of_input, n_bits, thresholds, mask_value, timeout)
-    state, out = forked_call(lambda: _solve_here(*args), timeout + 2.0)
+    state, out = forked_call(lambda: _solve_here(*args), timeout + DEADLINE_GRACE)
     if state == "ok":
         return out
     return {
@@ -53,6 +53,7 @@ def solve_reference(
 
 
 STRATEGY = "z3 Optimize, Int 0/1, scalar terms"
+DEADLINE_GRACE = 2.0  # seconds past the budget before the child is killed: z3 gets to stop by itself first
 
 
 def _solve_here(C, offset, x, window_of_input, n_bits, thresholds, mask_value, timeout) -> dict:

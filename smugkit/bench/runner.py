@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from smugkit.attribution.smug.certify import certify, model_runner
 from smugkit.bench.suites import InstanceSpec
 from smugkit.errors import InputError
 from smugkit.records import plain
+from smugkit.run import Job, JobStore, job_id, run_jobs
 from smugkit.runtime.session import OutputRunner
 from smugkit.units import detect_layout, make_windows
 
@@ -200,8 +200,9 @@ class BenchResult:
     files: dict = field(default_factory=dict)
 
 
-def _key(row: dict) -> tuple:
-    return row["instance"], row["backend"], row["repeat"]
+def _job_id(row: dict) -> str:
+    """A run's key in ``runs.jsonl``: instance, backend and repeat (the fields every row carries)."""
+    return job_id(row["instance"], row["backend"], row["repeat"])
 
 
 def run_bench(
@@ -220,75 +221,62 @@ def run_bench(
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    log = out / "runs.jsonl"
-    done = {}
-    if log.exists():
-        for line in log.read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                done[_key(row)] = row
+    store = JobStore(out / "runs.jsonl", key=_job_id)
     solvers = dict(solvers or {})
     for b in backends:
         if b not in solvers:  # injected solvers need no name check
             solvers[b] = backend_solver(b)
-    jobs = [(s, b, r) for s in specs for b in backends for r in range(repeat)]
-    bar = _bar(len(jobs), progress)
+    jobs = [Job(job_id(s.id, b, r), (s, b, r)) for s in specs for b in backends for r in range(repeat)]
     prepared: dict[str, Prepared] = {}
     runners: dict[int, OutputRunner] = {}
-    with log.open("a") as fh:
-        for spec, b, r in jobs:
-            bar.update(1)
-            if (spec.id, b, r) in done:
-                continue
-            if spec.id not in prepared:
-                prepared.clear()  # keep one encoded instance in memory at a time
-                prepared[spec.id] = prepare(spec, out)
-            p = prepared[spec.id]
-            row = {
-                "instance": spec.id,
-                **spec.to_dict(),
-                **p.size,
-                "backend": b,
-                "repeat": r,
-                "build_s": p.build_time,
-            }
-            t = time.perf_counter()
-            try:
-                d = solvers[b](p, timeout, seed + r)
-            except Exception as e:  # noqa: BLE001 -- a crashing backend is a result, not the end of the run
-                d = {"status": "error", "message": f"{type(e).__name__}: {e}"}
-            row["wall_s"] = time.perf_counter() - t
-            row.update(
-                {
-                    k: d.get(k)
-                    for k in (
-                        "status",
-                        "objective",
-                        "lower_bound",
-                        "backend_version",
-                        "strategy",
-                    )
-                }
-            )
-            row["calls"] = d.get("solver_calls")
-            row["reason"] = d.get("message") or None
-            row["solve_s"] = d.get("solve_time", row["wall_s"])
-            row["encode_s"] = d.get("build_time")
-            mask = d.get("mask")
-            if mask is not None and row["status"] in ("optimal", "feasible"):
-                runner = runners.setdefault(
-                    id(p.net), model_runner(p.net, [p.net.first_layer().pre, p.net.output.name])
-                )
-                row.update(check_mask(p, np.asarray(mask, dtype=float), runner))
-                row["mask_size"] = int(np.asarray(mask).sum())
-            fh.write(json.dumps(plain(row)) + "\n")
-            fh.flush()
-            done[_key(row)] = row
-    bar.close()
-    rows = [done[(s.id, b, r)] for s, b, r in jobs if (s.id, b, r) in done]
+
+    def run_one(job: Job) -> dict:
+        spec, b, r = job.payload
+        if spec.id not in prepared:
+            prepared.clear()  # keep one encoded instance in memory at a time
+            prepared[spec.id] = prepare(spec, out)
+        p = prepared[spec.id]
+        return plain(_run_row(p, b, r, solvers[b], timeout, seed, runners))
+
+    # a crashing solver is a row made by _run_row; an instance that cannot be prepared stops the run
+    rows = run_jobs(jobs, run_one, store, errors="raise", progress=progress, desc="bench", unit="run")
     result = BenchResult(rows=rows, disagreements=find_disagreements(rows))
     result.files = write_reports(result, out)
     return result
+
+
+def _run_row(
+    p: Prepared, b: str, r: int, solver: Solver, timeout: float, seed: int, runners: dict[int, OutputRunner]
+) -> dict:
+    """One backend run on one prepared instance, its mask re-checked: a row of ``runs.jsonl``."""
+    spec = p.spec
+    row = {
+        "instance": spec.id,
+        **spec.to_dict(),
+        **p.size,
+        "backend": b,
+        "repeat": r,
+        "build_s": p.build_time,
+    }
+    t = time.perf_counter()
+    try:
+        d = solver(p, timeout, seed + r)
+    except Exception as e:  # noqa: BLE001 -- a crashing backend is a result, not the end of the run
+        d = {"status": "error", "message": f"{type(e).__name__}: {e}"}
+    row["wall_s"] = time.perf_counter() - t
+    row.update({k: d.get(k) for k in ("status", "objective", "lower_bound", "backend_version", "strategy")})
+    row["calls"] = d.get("solver_calls")
+    row["reason"] = d.get("message") or None
+    row["solve_s"] = d.get("solve_time", row["wall_s"])
+    row["encode_s"] = d.get("build_time")
+    mask = d.get("mask")
+    if mask is not None and row["status"] in ("optimal", "feasible"):
+        runner = runners.setdefault(
+            id(p.net), model_runner(p.net, [p.net.first_layer().pre, p.net.output.name])
+        )
+        row.update(check_mask(p, np.asarray(mask, dtype=float), runner))
+        row["mask_size"] = int(np.asarray(mask).sum())
+    return row
 
 
 def find_disagreements(rows: list[dict]) -> list[dict]:
@@ -304,17 +292,3 @@ def find_disagreements(rows: list[dict]) -> list[dict]:
         if len(set(optima.values())) > 1:
             bad.append({"instance": inst, "kind": "different optima", "optima": optima})
     return bad
-
-
-def _bar(total: int, enabled: bool):
-    try:
-        from tqdm import tqdm
-
-        return tqdm(total=total, disable=not enabled, desc="bench", unit="run")
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-
-        class _Null:
-            def update(self, n): ...
-            def close(self): ...
-
-        return _Null()

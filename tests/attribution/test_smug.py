@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 
 import numpy as np
@@ -19,21 +18,30 @@ SOLVERS = [b for b in ("highs", "z3", "cvc5") if b in backends.available_backend
 
 
 def _all_masks(n: int) -> np.ndarray:
-    return np.array(list(itertools.product([0, 1], repeat=n)), dtype=float)
+    """Every 0/1 vector of length ``n``, in ``itertools.product`` order (row ``i`` is ``i`` in binary)."""
+    return ((np.arange(2**n)[:, None] >> np.arange(n - 1, -1, -1)) & 1).astype(float)
 
 
-def _brute_force_first_layer(net, e: Explanation) -> int:
-    """Smallest number of windows keeping every constrained neuron above its threshold, by enumeration."""
+def _brute_force_first_layer(net, e: Explanation, chunk: int = 8192) -> int:
+    """Smallest number of windows keeping every constrained neuron above its threshold, by enumeration.
+
+    All ``2**bits`` masked inputs go through the network as stacks of ``chunk`` (one ``net.run`` each).
+    """
     fl = net.first_layer()
     wins = make_windows(detect_layout(net), e.window)
-    x = e_input(net, e)
+    x = np.asarray(e_input(net, e), np.float64)
+    v = e.options["mask_value"]
     neurons = np.asarray(e.neurons["constrained"], dtype=int)
     thr = np.asarray(e.neurons["thresholds"])
     best = None
-    for bits in _all_masks(wins.count):
-        z = net.run(wins.apply(x, bits, e.options["mask_value"]), [fl.pre])[fl.pre].reshape(-1)
-        if np.all(z[neurons] >= thr) and (best is None or bits.sum() < best):
-            best = int(bits.sum())
+    masks = _all_masks(wins.count)
+    for lo in range(0, len(masks), chunk):
+        bits = masks[lo : lo + chunk]
+        z = net.run(wins.apply(x, bits, v), [fl.pre])[fl.pre].reshape(len(bits), -1)
+        ok = np.all(z[:, neurons] >= thr, axis=1)
+        if ok.any():
+            size = int(bits[ok].sum(axis=1).min())
+            best = size if best is None else min(best, size)
     return best
 
 

@@ -105,12 +105,16 @@ def test_demo_default_backend(tmp_path, capsys):
 
 
 def test_demo_with_backend_and_short_budget_returns_best_mask(tmp_path, capsys):
-    assert main(["--quiet", "demo", "--backend", "cvc5", "--out", str(tmp_path / "d"), "--timeout", "3"]) == 0
+    budget = 3.0
+    folder = str(tmp_path / "d")
+    assert main(["--quiet", "demo", "--backend", "cvc5", "--out", folder, "--timeout", f"{budget:g}"]) == 0
     out = capsys.readouterr().out
     assert "backend cvc5" in out and "holds" in out
     record = json.loads((tmp_path / "d" / "explanation.json").read_text())
     assert record["status"] in ("optimal", "feasible") and 0 < record["mask_size"] <= len(record["mask_bits"])
-    assert record["timings"]["solve"] < 10
+    # the solve stops at the budget; 5 s of slack past it for lowering the problem and killing the last
+    # forked check on a loaded machine
+    assert record["timings"]["solve"] < budget + 5.0
 
 
 def test_backends_lists_solvers(capsys):

@@ -76,6 +76,7 @@ def test_zoo_import_does_not_import_torch() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # retraining takes ~600 s, as long as the suite-wide timeout
 def test_training_script_reproduces_the_bundle(tmp_path) -> None:
     pytest.importorskip("torch", reason="torch is not installed (needed to retrain the zoo)")
     pytest.importorskip("sklearn", reason="scikit-learn is not installed (needed to retrain the zoo)")
