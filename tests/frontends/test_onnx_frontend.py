@@ -304,8 +304,22 @@ def test_nodes_out_of_topological_order(rng):
 def test_cycle_is_a_model_error():
     nodes = [node("Add", ["X", "b"], ["a"]), node("Relu", ["a"], ["b"])]
     m = make(nodes, [("X", [2])], [("b", [2])])
-    with pytest.raises(ModelError, match="cycle"):
+    with pytest.raises(ModelError, match=r"cycle: #0 \(Add\) -> #1 \(Relu\) -> #0 \(Add\)"):
         load_model(m)
+
+
+def test_cycle_error_names_the_nodes_on_it():
+    nodes = [
+        node("Relu", ["X"], ["r"], name="entry"),
+        node("Add", ["r", "c"], ["a"], name="add"),
+        node("Relu", ["a"], ["c"], name="loop"),
+        node("Identity", ["c"], ["Y"], name="exit"),
+    ]
+    m = make(nodes, [("X", [2])], [("Y", [2])])
+    with pytest.raises(ModelError, match="cycle") as e:
+        load_model(m)
+    assert "'add' (Add)" in str(e.value) and "'loop' (Relu)" in str(e.value)
+    assert "entry" not in str(e.value) and "exit" not in str(e.value)
 
 
 # -- files -----------------------------------------------------------------------------------------------
