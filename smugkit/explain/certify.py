@@ -20,7 +20,7 @@ class OnnxRunner:
     def __init__(self, net: Network, tensors: list[str]) -> None:
         import onnxruntime as ort
 
-        original = net.meta.get("onnx_model")
+        original = net.origin.model
         if original is None:
             raise ModelError("network was not loaded from ONNX; cannot certify with onnxruntime")
         model = onnx.ModelProto()
@@ -36,7 +36,7 @@ class OnnxRunner:
                 model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
             )
         except Exception as e:
-            raise ModelError(f"onnxruntime cannot run {net.meta.get('source')}: {e}") from e
+            raise ModelError(f"onnxruntime cannot run {net.origin.source}: {e}") from e
         self.input = net.input
         self.names = [o.name for o in self.session.get_outputs()]
 

@@ -120,7 +120,7 @@ def resolve_output(net: Network, name: str | None) -> str:
 def target_kind(net: Network, kind: str | None) -> str:
     """``"logit"`` or ``"probability"``; None means probability when a Softmax was cut off the model's end."""
     if kind is None:
-        return "probability" if net.meta.get("post_processing") == "softmax" else "logit"
+        return "probability" if net.origin.post_processing == "softmax" else "logit"
     if kind not in KINDS:
         raise InputError(f"output must be one of {KINDS} (or None), got {kind!r}")
     return kind
@@ -528,7 +528,7 @@ class FDProvider(GradientProvider):
         warn_ratio: float = 0.05,
     ) -> None:
         super().__init__(net)
-        source = model if model is not None else net.meta.get("source")
+        source = model if model is not None else net.origin.source
         if source is None or isinstance(source, str) and source.startswith("<"):
             raise GradientError(
                 "the fd provider runs the original ONNX model: pass model=<path, bytes or "
@@ -547,7 +547,7 @@ class FDProvider(GradientProvider):
         self._sessions: dict[tuple, BatchedSession] = {}
 
     def _onnx_name(self, tensor: str) -> str:
-        return self.net.meta.get("output_names", {}).get(tensor, tensor)
+        return self.net.origin.output_names.get(tensor, tensor)
 
     def session(self, fed: list[str], output: str) -> tuple[BatchedSession, list[str]]:
         """The (cached) batched session computing ``output`` from the fed tensors, and the tensors it reads."""

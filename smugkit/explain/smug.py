@@ -203,7 +203,7 @@ def explain(
     base = smug_base(C, scores[kept], pix, lay.height * lay.width, score).reshape(lay.height, lay.width)
     plane = wins.plane(bits)
     return Explanation(
-        model=str(net.meta.get("source")),
+        model=str(net.origin.source),
         label=label,
         probability=float(probs[label]),
         method=method,

@@ -44,7 +44,7 @@ def random_feeds(net, rng) -> dict:
 
 def max_error(path: Path, net, feeds) -> float:
     """Largest absolute difference between the IR outputs and onnxruntime's tensors of the same ONNX names."""
-    names = [net.meta["output_names"].get(o.name, o.name) for o in net.outputs]
+    names = [net.origin.output_names.get(o.name, o.name) for o in net.outputs]
     ref = ort_run(onnx.load(str(path)), feeds, names)
     got = net.run(feeds)
     err = 0.0

@@ -23,6 +23,7 @@ from smugkit.frontends.onnx.reader import (
 )
 from smugkit.ir import Network, TensorInfo
 from smugkit.ir import shape_ops as so
+from smugkit.ir.network import ModelOrigin
 
 
 def load_model(
@@ -135,7 +136,7 @@ def _assemble(
     post: str | None,
     model: onnx.ModelProto,
 ) -> Network:
-    """Build the `Network`: dead-node elimination, output tensors, provenance notes."""
+    """Build the `Network`: dead-node elimination, output tensors, its `ModelOrigin`."""
     _restore_output_names(ctx, outputs, {i.name for i in inputs})
     outs = []
     for o in outputs:
@@ -165,19 +166,19 @@ def _assemble(
     tensors = {i.name: TensorInfo(i.name, ctx.shapes[i.name], ctx.dtypes[i.name]) for i in inputs}
     for n in nodes:
         tensors[n.output] = TensorInfo(n.output, ctx.shapes[n.output], "float32")
-    meta = {
-        "source": ctx.label,
-        "producer": f"{model.producer_name} {model.producer_version}".strip(),
-        "opset": ctx.opset,
-        "notes": ctx.notes,
-        "post_processing": post,
-        "output_names": {ctx.resolve(o): o for o in outputs},
-        "onnx_model": model,  # the validated original, for certification with onnxruntime
-    }
+    origin = ModelOrigin(
+        source=ctx.label,
+        producer=f"{model.producer_name} {model.producer_version}".strip(),
+        opset=ctx.opset,
+        notes=tuple(ctx.notes),
+        post_processing=post,
+        output_names={ctx.resolve(o): o for o in outputs},
+        model=model,  # the validated original, for certification with onnxruntime
+    )
     return Network(
         inputs=[tensors[i.name] for i in inputs],
         outputs=[tensors[o] for o in outs],
         nodes=nodes,
         tensors=tensors,
-        meta=meta,
+        origin=origin,
     )
