@@ -40,22 +40,20 @@ def network_summary(net: Network) -> dict:
     except ModelError as e:
         first = {"error": str(e)}
     return {
-        "source": net.meta.get("source"),
-        "producer": net.meta.get("producer"),
-        "opset": net.meta.get("opset"),
+        "source": net.origin.source,
+        "producer": net.origin.producer,
+        "opset": net.origin.opset,
         "supported": True,
         "inputs": [{"name": t.name, "shape": list(t.shape), "dtype": t.dtype} for t in net.inputs],
         "outputs": [
             {
                 "name": t.name,
-                "onnx_name": net.meta["output_names"].get(t.name, t.name),
+                "onnx_name": net.origin.output_names.get(t.name, t.name),
                 "shape": list(t.shape),
             }
             for t in net.outputs
         ],
-        "outputs_are": "logits (softmax follows)"
-        if net.meta.get("post_processing") == "softmax"
-        else "scores",
+        "outputs_are": "logits (softmax follows)" if net.origin.post_processing == "softmax" else "scores",
         "layers": [
             {
                 "node": n.name,
@@ -68,7 +66,7 @@ def network_summary(net: Network) -> dict:
         ],
         "parameters": net.num_params(),
         "first_layer": first,
-        "notes": list(net.meta.get("notes", [])),
+        "notes": list(net.origin.notes),
         "unsupported": {},
     }
 

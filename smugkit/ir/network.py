@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -39,6 +41,21 @@ class FirstLayer:
     affine_part: tuple[str, ...]  # the affine nodes that compute ``pre`` from the input
 
 
+@dataclass(frozen=True)
+class ModelOrigin:
+    """Where a `Network` came from, as its frontend recorded it; the defaults describe a network built in code."""
+
+    source: str | None = None  # label for messages: the file path, or "<bytes>" / "<ModelProto>"
+    producer: str = ""  # the exporter's name and version, as written in the file
+    opset: int | None = None  # the default-domain opset the model was converted under
+    notes: tuple[str, ...] = ()  # what the frontend changed: folds, kept ops, cut post-processing
+    post_processing: str | None = None  # "softmax" / "log_softmax" when one was cut off the outputs
+    output_names: Mapping[str, str] = field(default_factory=dict)  # IR output tensor -> original output name
+    model: Any = (
+        None  # the validated original model (an onnx.ModelProto), kept ONNX-free here; for onnxruntime
+    )
+
+
 @dataclass
 class Network:
     """A DAG of IR ops in topological order. Values carry a leading stack axis internally (see `ir.base`)."""
@@ -47,7 +64,7 @@ class Network:
     outputs: list[TensorInfo]
     nodes: list[Op]
     tensors: dict[str, TensorInfo]
-    meta: dict = field(default_factory=dict)
+    origin: ModelOrigin = field(default_factory=ModelOrigin)
 
     def __post_init__(self) -> None:
         self._producer = {n.output: n for n in self.nodes}

@@ -76,7 +76,7 @@ class Model:
     @property
     def source(self) -> str:
         """Where the network came from (file path or a label), for records."""
-        return str(self.network.meta.get("source"))
+        return str(self.network.origin.source)
 
     @property
     def default_kind(self) -> str:

@@ -76,7 +76,7 @@ def resolve_output(net: Network, name: str | None) -> str:
 def target_kind(net: Network, kind: str | None) -> str:
     """``"logit"`` or ``"probability"``; None means probability when a Softmax was cut off the model's end."""
     if kind is None:
-        return "probability" if net.meta.get("post_processing") == "softmax" else "logit"
+        return "probability" if net.origin.post_processing == "softmax" else "logit"
     if kind not in KINDS:
         raise InputError(f"kind must be one of {KINDS} (or None), got {kind!r}")
     return kind

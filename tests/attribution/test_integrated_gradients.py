@@ -119,7 +119,7 @@ def test_sigmoid_model_matches_the_closed_form_and_converges(sigmoid):
 
 def test_probability_target_is_the_default_after_a_cut_softmax(mlp):
     res = integrated_gradients(mlp, X, steps=1024)  # ReLU kinks: a piecewise-smooth integrand, O(1/steps)
-    assert res.output == "probability" and mlp.meta["post_processing"] == "softmax"
+    assert res.output == "probability" and mlp.origin.post_processing == "softmax"
     logits = mlp.run(X)[mlp.output.name]
     p = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
     assert res.target == (0, int(p.argmax())) and np.isclose(res.f_x, p.max())
@@ -149,7 +149,7 @@ def test_providers_agree_on_ig(mlp):
     on = integrated_gradients(mlp, X, target=0, tensor=post, steps=40, gradients="onnx")
     assert on.provider == "onnx"
     assert np.abs(on.attributions - ir.attributions).max() <= 1e-5 * np.abs(ir.attributions).max()
-    raw = mlp.meta["source"]
+    raw = mlp.origin.source
     assert raw.startswith("<")  # built in memory: the fd provider needs the model itself
     fd = integrated_gradients(
         mlp, X, target=0, tensor=post, steps=40, gradients="fd", provider_options={"model": mlp_proto()}

@@ -34,6 +34,9 @@ def test_inspect_text(shared_models, capsys):
 def test_inspect_json(shared_models, capsys):
     assert main(["inspect", str(shared_models / "marabou" / "mnist2x10.onnx"), "--json"]) == 0
     s = json.loads(capsys.readouterr().out)
+    assert s["source"].endswith("mnist2x10.onnx") and s["producer"] == "pytorch 1.11.0" and s["opset"] == 11
+    assert s["outputs"] == [{"name": "output", "onnx_name": "output", "shape": [1, 10]}]
+    assert s["outputs_are"] == "scores" and s["notes"] == []
     assert s["inputs"][0]["shape"] == [1, 1, 28, 28]
     assert s["first_layer"]["op"] == "Dense" and s["first_layer"]["neurons"] == 10
     assert [L["op"] for L in s["layers"]].count("Relu") == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from smugkit.errors import InputError, ModelError, UnsupportedOpError
 from smugkit.frontends import load_model, parse_shape, read_model
+from smugkit.ir import Network
+from smugkit.ir.network import ModelOrigin
 
 ort.set_default_logger_severity(3)
 node = helper.make_node
@@ -44,7 +47,7 @@ def ort_tensors(m: onnx.ModelProto, feeds: dict, names: list[str]) -> list[np.nd
 
 
 def assert_matches_ort(m, net, feeds, atol=1e-5):
-    names = [net.meta["output_names"].get(o.name, o.name) for o in net.outputs]
+    names = [net.origin.output_names.get(o.name, o.name) for o in net.outputs]
     got = net.run(feeds)
     for o, ref in zip(net.outputs, ort_tensors(m, feeds, names)):
         np.testing.assert_allclose(got[o.name], ref, rtol=1e-4, atol=atol)
@@ -125,17 +128,37 @@ def test_batchnorm_folding_is_noted(rng):
     m = make(nodes, [("X", [1, 2, 5, 5])], [("Y", [1, c, 3, 3])], inits)
     net = load_model(m)
     assert [n.op_type for n in net.nodes] == ["Conv", "Relu"]
-    assert any("BatchNormalization" in s and "folded" in s for s in net.meta["notes"])
+    assert any("BatchNormalization" in s and "folded" in s for s in net.origin.notes)
     assert_matches_ort(m, net, {"X": w(rng, 1, 2, 5, 5)}, atol=1e-4)
+
+
+def test_origin_records_where_the_network_came_from(rng, tmp_path):
+    m = mlp(rng, with_softmax=True)
+    m.producer_name, m.producer_version = "exporter", "2.1"
+    path = tmp_path / "mlp.onnx"
+    path.write_bytes(m.SerializeToString())
+    net = load_model(path)
+    o = net.origin
+    assert isinstance(o, ModelOrigin)
+    assert (o.source, o.producer, o.opset, o.post_processing) == (str(path), "exporter 2.1", 17, "softmax")
+    assert o.output_names == {"logits": "logits"} and any("Softmax" in s for s in o.notes)
+    assert isinstance(o.model, onnx.ModelProto) and [n.op_type for n in o.model.graph.node][-1] == "Softmax"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        o.source = "elsewhere"
+    assert load_model(m).origin.source == "<ModelProto>"
+    built = Network(net.inputs, net.outputs, net.nodes, net.tensors)
+    assert built.origin == ModelOrigin() and built.origin.model is None and built.origin.source is None
+    x = w(rng, 1, 4)
+    np.testing.assert_array_equal(built(x), net(x))
 
 
 # -- post-processing cut ----------------------------------------------------------------------------------
 def test_softmax_at_the_end_is_cut(rng):
     m = mlp(rng, with_softmax=True)
     net = load_model(m)
-    assert net.meta["post_processing"] == "softmax"
+    assert net.origin.post_processing == "softmax"
     assert [o.name for o in net.outputs] == ["logits"]
-    assert any("Softmax" in s for s in net.meta["notes"])
+    assert any("Softmax" in s for s in net.origin.notes)
     x = w(rng, 1, 4)
     np.testing.assert_allclose(net(x), ort_tensors(m, {"X": x}, ["logits"])[0], rtol=1e-5, atol=1e-5)
 
@@ -149,8 +172,8 @@ def test_argmax_at_the_end_is_cut(rng, softmax):
     m.graph.output.append(helper.make_tensor_value_info("label", TensorProto.INT64, [1]))
     net = load_model(m)
     assert [o.name for o in net.outputs] == ["logits"]
-    assert net.meta["post_processing"] == ("softmax" if softmax else None)
-    assert any("ArgMax" in s for s in net.meta["notes"])
+    assert net.origin.post_processing == ("softmax" if softmax else None)
+    assert any("ArgMax" in s for s in net.origin.notes)
     x = w(rng, 1, 4)
     logits, label = ort_tensors(m, {"X": x}, ["logits", "label"])
     np.testing.assert_allclose(net(x), logits, rtol=1e-5, atol=1e-5)
@@ -193,7 +216,7 @@ def test_sklearn_mlp_classifier(tmp_path, rng, zipmap):
     m = onnx.load(str(path))
     net = load_model(path)
     assert len(net.outputs) == 1
-    assert net.meta["post_processing"] == "softmax"
+    assert net.origin.post_processing == "softmax"
     assert all(n.op_type in ("Dense", "Relu", "Reshape", "Add") for n in net.nodes)
     x = w(rng, 1, net.input.shape[1])
     scores = net(x)
@@ -206,7 +229,7 @@ def test_sklearn_mlp_classifier(tmp_path, rng, zipmap):
     np.testing.assert_allclose(e / e.sum(), probs, rtol=1e-4, atol=1e-5)
     assert int(np.argmax(scores)) == int(np.argmax(probs))
     assert int(np.ravel(label)[0]) == int(np.argmax(scores))  # classes are 0..k-1
-    logits_name = net.meta["output_names"][net.output.name]
+    logits_name = net.origin.output_names[net.output.name]
     np.testing.assert_allclose(
         scores, ort_tensors(m, {sess.get_inputs()[0].name: x}, [logits_name])[0], rtol=1e-4, atol=1e-5
     )
@@ -304,8 +327,22 @@ def test_nodes_out_of_topological_order(rng):
 def test_cycle_is_a_model_error():
     nodes = [node("Add", ["X", "b"], ["a"]), node("Relu", ["a"], ["b"])]
     m = make(nodes, [("X", [2])], [("b", [2])])
-    with pytest.raises(ModelError, match="cycle"):
+    with pytest.raises(ModelError, match=r"cycle: #0 \(Add\) -> #1 \(Relu\) -> #0 \(Add\)"):
         load_model(m)
+
+
+def test_cycle_error_names_the_nodes_on_it():
+    nodes = [
+        node("Relu", ["X"], ["r"], name="entry"),
+        node("Add", ["r", "c"], ["a"], name="add"),
+        node("Relu", ["a"], ["c"], name="loop"),
+        node("Identity", ["c"], ["Y"], name="exit"),
+    ]
+    m = make(nodes, [("X", [2])], [("Y", [2])])
+    with pytest.raises(ModelError, match="cycle") as e:
+        load_model(m)
+    assert "'add' (Add)" in str(e.value) and "'loop' (Relu)" in str(e.value)
+    assert "entry" not in str(e.value) and "exit" not in str(e.value)
 
 
 # -- files -----------------------------------------------------------------------------------------------

@@ -12,24 +12,19 @@ import pytest
 
 from smugkit.errors import ModelError, UnsupportedOpError
 from smugkit.frontends import load_model
+from tests import shared_models
+from tests.shared_models import FILES, MARABOU, REJECTED, expect_rejected, name_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ir"))  # the op-test helpers
 from opcheck import fd_check, ort_run
 
-REPO = Path(__file__).resolve().parents[2]
-MARABOU = REPO.parent / "shared" / "models" / "marabou"
 if not MARABOU.is_dir():
     pytest.skip(
         f"third-party models not found at {MARABOU} (see DESIGN.md: ../shared/models)",
         allow_module_level=True,
     )
 
-MODELS = sorted(p.relative_to(MARABOU).as_posix() for p in MARABOU.glob("**/*.onnx"))
-#: models the frontend must refuse, with the error type and a word its message must contain
-REJECTED = {
-    "resize/resize_4dims.onnx": (UnsupportedOpError, "Resize"),
-    "layer-zoo/dropout_training_mode_true.onnx": (ModelError, "training_mode"),
-}
+MODELS = [name_of(p) for p in FILES]
 
 
 def random_feeds(net, rng) -> dict:
@@ -44,7 +39,7 @@ def random_feeds(net, rng) -> dict:
 
 def max_error(path: Path, net, feeds) -> float:
     """Largest absolute difference between the IR outputs and onnxruntime's tensors of the same ONNX names."""
-    names = [net.meta["output_names"].get(o.name, o.name) for o in net.outputs]
+    names = [net.origin.output_names.get(o.name, o.name) for o in net.outputs]
     ref = ort_run(onnx.load(str(path)), feeds, names)
     got = net.run(feeds)
     err = 0.0
@@ -62,15 +57,26 @@ def test_models_found():
     assert set(REJECTED) <= set(MODELS)
 
 
+def test_a_listed_model_that_starts_loading_fails(monkeypatch):
+    monkeypatch.setitem(REJECTED, "mnist2x10.onnx", (ModelError, "Gemm", "pretend it is refused"))
+    with pytest.raises(pytest.fail.Exception):
+        shared_models.load_shared(MARABOU / "mnist2x10.onnx")
+
+
+def test_an_unlisted_model_that_is_refused_fails_instead_of_skipping(monkeypatch):
+    def refuse(path):
+        raise UnsupportedOpError({"Gemm": ["fc1"]}, str(path))
+
+    monkeypatch.setattr(shared_models, "load_model", refuse)
+    with pytest.raises(UnsupportedOpError):
+        shared_models.load_shared(MARABOU / "mnist2x10.onnx")
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_shared_model(name):
     path = MARABOU / name
     if name in REJECTED:
-        err, word = REJECTED[name]
-        with pytest.raises(err, match=word) as e:
-            load_model(path)
-        if err is UnsupportedOpError:
-            assert word in e.value.ops
+        expect_rejected(path)
         return
     net = load_model(path)
     rng = np.random.default_rng(zlib.crc32(name.encode()))

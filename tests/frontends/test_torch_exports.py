@@ -119,7 +119,7 @@ def test_forward_matches_onnxruntime_and_torch(exported):
     rng = np.random.default_rng(3)
     x = rng.standard_normal(net.input.shape).astype(np.float32)
     y = net(x)
-    ref = ort_run(onnx.load(str(path)), {net.input.name: x}, [net.meta["output_names"][net.output.name]])[0]
+    ref = ort_run(onnx.load(str(path)), {net.input.name: x}, [net.origin.output_names[net.output.name]])[0]
     np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-5)
     with torch.no_grad():
         t = module(torch.from_numpy(x)).numpy()
@@ -164,7 +164,7 @@ def test_embedding_text_model(tmp_path, dynamo):
     net = load_model(path)
     assert net.input.dtype.startswith("int")
     ids = np.random.default_rng(6).integers(0, 50, net.input.shape).astype(np.int64)
-    ref = ort_run(onnx.load(str(path)), {net.input.name: ids}, [net.meta["output_names"][net.output.name]])[0]
+    ref = ort_run(onnx.load(str(path)), {net.input.name: ids}, [net.origin.output_names[net.output.name]])[0]
     np.testing.assert_allclose(net(ids), ref, rtol=1e-4, atol=1e-5)
     with torch.no_grad():
         np.testing.assert_allclose(net(ids), module(torch.from_numpy(ids)).numpy(), rtol=1e-4, atol=1e-5)

@@ -69,7 +69,7 @@ def random_feeds(m: onnx.ModelProto, rng: np.random.Generator, low: float | None
 
 def check_forward(m, net: Network, feeds, rtol=1e-4, atol=1e-5) -> None:
     """Every IR output equals the onnxruntime output of the ONNX name it stands for."""
-    onnx_names = [net.meta["output_names"].get(o.name, o.name) for o in net.outputs]
+    onnx_names = [net.origin.output_names.get(o.name, o.name) for o in net.outputs]
     ref = ort_run(m, feeds, onnx_names)
     got = net.run(feeds)
     for o, r in zip(net.outputs, ref):

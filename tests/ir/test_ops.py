@@ -128,7 +128,7 @@ def test_bias_add_after_gemm_and_conv_is_folded(rng):
     inits = {"W": w(rng, 2, 1, 3, 3), "b": w(rng, 1, 2, 1, 1), "M": w(rng, 18, 4), "bm": w(rng, 4)}
     net = check_all(model(nodes, [("X", (1, 1, 5, 5))], ["Y"], inits), rng)
     assert [n.op_type for n in net.nodes] == ["Conv", "Reshape", "Dense"]
-    assert sum("folded Add" in s for s in net.meta["notes"]) == 2
+    assert sum("folded Add" in s for s in net.origin.notes) == 2
 
 
 def test_bias_add_not_folded_when_the_layer_output_is_reused(rng):
@@ -246,7 +246,7 @@ def test_softmax_mid_network(rng, opset, attrs):
     nodes = [node("Softmax", ["X"], ["s"], **attrs), node("Mul", ["s", "k"], ["Y"])]
     k = w(rng, 2, 3, 4)
     net = check_all(model(nodes, [("X", (2, 3, 4))], ["Y"], {"k": k}, opset=opset), rng)
-    assert net.meta["post_processing"] is None
+    assert net.origin.post_processing is None
 
 
 def test_softmax_bounds_of_very_wide_boxes(rng):
@@ -380,7 +380,7 @@ def test_batchnorm_folded_into_conv(rng):
     nodes = [node("Conv", ["X", "W", "B"], ["c"], pads=[1, 1, 1, 1]), _bn("c", "Y", epsilon=1e-3)]
     net = check_all(model(nodes, [("X", (1, 2, 5, 5))], ["Y"], inits), rng, atol=1e-4)
     assert [n.op_type for n in net.nodes] == ["Conv"]
-    assert any("folded BatchNormalization" in s for s in net.meta["notes"])
+    assert any("folded BatchNormalization" in s for s in net.origin.notes)
 
 
 def test_batchnorm_folded_into_conv_without_bias(rng):
@@ -395,7 +395,7 @@ def test_batchnorm_folded_into_gemm(rng):
     nodes = [node("Gemm", ["X", "B", "C"], ["g"]), _bn("g", "Y")]
     net = check_all(model(nodes, [("X", (2, 5))], ["Y"], inits), rng, atol=1e-4)
     assert [n.op_type for n in net.nodes] == ["Dense"]
-    assert any("folded BatchNormalization" in s for s in net.meta["notes"])
+    assert any("folded BatchNormalization" in s for s in net.origin.notes)
 
 
 @pytest.mark.parametrize("x_shape", [(1, 3, 4, 4), (2, 3), (1, 3, 5)])
@@ -403,7 +403,7 @@ def test_batchnorm_kept_as_affine_after_relu(rng, x_shape):
     nodes = [node("Relu", ["X"], ["r"]), _bn("r", "Y")]
     net = check_all(model(nodes, [("X", x_shape)], ["Y"], _bn_inits(rng, 3)), rng)
     assert [n.op_type for n in net.nodes] == ["Relu", "Affine"]
-    assert any("kept BatchNormalization" in s for s in net.meta["notes"])
+    assert any("kept BatchNormalization" in s for s in net.origin.notes)
 
 
 def test_batchnorm_training_mode_is_rejected(rng):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import onnx
@@ -16,9 +15,9 @@ from smugkit.frontends import load_model
 from smugkit.model import PROVIDERS, get_provider, gradient
 from smugkit.model.providers import EPS32, FDProvider, OnnxProvider
 from smugkit.runtime import vjp_graph as onnx_grad
+from tests.shared_models import FILES, MARABOU, load_shared
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "marabou"
-SHARED_FILES = sorted(SHARED.rglob("*.onnx")) if SHARED.is_dir() else []
+SHARED, SHARED_FILES = MARABOU, FILES
 PIECEWISE = {"Relu", "LeakyRelu", "Clip", "MaxPool"}
 F32_RTOL = 1e-4  # emitted graph (float32) vs IR (float64), relative to the gradient's largest entry
 FD_RTOL = 1e-2  # finite differences' stated accuracy, relative to the gradient's largest entry
@@ -57,17 +56,10 @@ def random_feeds(net, rng, n: int = 3) -> dict:
     }
 
 
-def load_or_skip(path):
-    try:
-        return load_model(path)
-    except SmugkitError as e:
-        pytest.skip(f"the IR rejects {path.name}: {type(e).__name__}")
-
-
 # -- ir vs onnx on every shared model ------------------------------------------------------------------------
 @pytest.mark.parametrize("path", SHARED_FILES, ids=lambda p: str(p.relative_to(SHARED)))
 def test_ir_and_onnx_agree_on_shared_models(path):
-    net = load_or_skip(path)
+    net = load_shared(path)
     rng = np.random.default_rng(0)
     feeds = random_feeds(net, rng)
     ir, on = get_provider("ir", net), get_provider("onnx", net)
@@ -103,7 +95,7 @@ def central_differences(net, x, target, steps, coords):
 
 @pytest.mark.parametrize("path", FD_FILES, ids=lambda p: str(p.relative_to(SHARED)))
 def test_fd_agrees_on_shared_models(path):
-    net = load_or_skip(path)
+    net = load_shared(path)
     if len(net.inputs) != 1 or len(net.outputs) != 1:
         pytest.skip("fd check runs single-input single-output models")
     rng = np.random.default_rng(1)

@@ -17,10 +17,10 @@ FLOAT32_TOL = 1e-5
 
 def model_runner(net: Network, tensors: list[str]) -> OutputRunner:
     """onnxruntime on the ONNX model the network was loaded from, also returning ``tensors``."""
-    original = net.meta.get("onnx_model")
+    original = net.origin.model
     if original is None:
         raise ModelError("network was not loaded from ONNX; cannot certify with onnxruntime")
-    return OutputRunner(original, net.input.name, net.input.shape, tensors, label=str(net.meta.get("source")))
+    return OutputRunner(original, net.input.name, net.input.shape, tensors, label=str(net.origin.source))
 
 
 @dataclass

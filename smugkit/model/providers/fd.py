@@ -47,7 +47,7 @@ class FDProvider(GradientProvider):
         warn_ratio: float = 0.05,
     ) -> None:
         super().__init__(net)
-        source = model if model is not None else net.meta.get("source")
+        source = model if model is not None else net.origin.source
         if source is None or isinstance(source, str) and source.startswith("<"):
             raise GradientError(
                 "the fd provider runs the original ONNX model: pass model=<path, bytes or "
@@ -66,7 +66,7 @@ class FDProvider(GradientProvider):
         self._sessions: dict[tuple, BatchedSession] = {}
 
     def _onnx_name(self, tensor: str) -> str:
-        return self.net.meta.get("output_names", {}).get(tensor, tensor)
+        return self.net.origin.output_names.get(tensor, tensor)
 
     def session(self, fed: list[str], output: str) -> tuple[BatchedSession, list[str]]:
         """The (cached) batched session computing ``output`` from the fed tensors, and the tensors it reads."""
