@@ -8,6 +8,8 @@ several, and results come back in the same convention.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from smugkit.errors import InputError
@@ -46,6 +48,7 @@ class Model:
         else:
             self.gradients, self._provider = gradients, None
         self.provider_options = dict(provider_options)
+        self.calls: Counter[str] = Counter()  # points evaluated so far, per call kind ("scores", "grad")
         if self._provider is None and gradients not in PROVIDERS:
             raise InputError(f"unknown gradient provider {gradients!r}; known providers: {sorted(PROVIDERS)}")
 
@@ -93,7 +96,9 @@ class Model:
     # -- evaluation --------------------------------------------------------------------------------------
     def scores(self, x) -> Array:
         """The network's output (logits) at the points ``x``, exact float64."""
-        return self.network(x)
+        out = self.network(x)
+        self.calls["scores"] += self._points(out, self.output.shape)
+        return out
 
     def probs(self, x) -> Array:
         """Softmax of the scores over the class axis."""
@@ -126,7 +131,17 @@ class Model:
         """
         from smugkit.model.gradient import gradient
 
-        return gradient(self, x, target=target, tensor=wrt, kind=kind, output=output, batch_size=batch_size)
+        g = gradient(self, x, target=target, tensor=wrt, kind=kind, output=output, batch_size=batch_size)
+        self.calls["grad"] += self._points(np.asarray(x), self.input.shape)
+        return g
+
+    @staticmethod
+    def _points(a: Array, shape: tuple[int, ...]) -> int:
+        """How many points an array in the batching convention holds (see module docstring)."""
+        a = np.asarray(a)
+        if a.shape == tuple(shape) or a.size == int(np.prod(shape)) and a.ndim < len(shape) + 1:
+            return 1
+        return int(a.shape[0])
 
     def __repr__(self) -> str:
         return f"Model({self.source!r}, gradients={self.gradients!r})"

@@ -65,3 +65,11 @@ def test_a_model_wraps_networks_and_refuses_unknown_providers():
         Model(net, gradients="nope")
     with pytest.raises(InputError, match="expected a smugkit Model or Network"):
         gradient(object(), np.zeros(3))
+
+
+def test_calls_count_the_points_evaluated(model, points):
+    m = Model(model.network)
+    m.scores(points)
+    m.probs(points[:1])
+    m.grad(points[:2], target=1)
+    assert m.calls == {"scores": len(points) + 1, "grad": 2}
