@@ -58,6 +58,22 @@ def test_smug_method_gives_the_explanations_saliency(model, x):
     assert a.diagnostics["mask_size"] == e.mask_size and a.diagnostics["certified"] is e.certified
 
 
+def test_smug_base_is_the_explanations_base_map_without_a_solve(model, x):
+    a = smugkit.attribute(model, x, method="smug_base", top_k=20, ig_steps=30)
+    e = smugkit.explain(model, x, top_k=20, ig_steps=30, backend="highs")
+    assert np.allclose(a.values.reshape(8, 8), e.saliency_base)
+    assert "solve" not in a.timings and len(a.diagnostics["kept"]) == 20
+    with pytest.raises(InputError, match="score must be one of"):
+        get_method("smug_base", score="mean")
+
+
+def test_explain_takes_target_as_a_synonym_of_label(model, x):
+    e = smugkit.explain(model, x, target=3, top_k=10, ig_steps=10, backend="highs")
+    assert e.label == 3
+    with pytest.raises(InputError, match="disagree"):
+        smugkit.explain(model, x, label=2, target=3)
+
+
 def test_attribution_round_trips_through_json(model, x, tmp_path):
     a = smugkit.attribute(model, x, method="gradient")
     b = Attribution.load(a.save(tmp_path / "a.json"))

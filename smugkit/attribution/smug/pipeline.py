@@ -49,15 +49,20 @@ def explain(
     config: SmugConfig | None = None,
     *,
     label: int | None = None,
+    target: int | None = None,
     progress: Callable[[str], None] | None = None,
     **options,
 ) -> Explanation:
     """Explain the prediction of ``model`` on ``x`` with a minimal window mask (see module docstring).
 
     ``model`` is a `Model`, a `Network` or an ONNX file; options are `SmugConfig` fields, given as a config
-    and/or keywords; ``label`` defaults to the predicted class; ``progress`` is called with a short message
-    as each stage starts.
+    and/or keywords; ``label`` (or its synonym ``target``, as in every attribution method) defaults to the
+    predicted class; ``progress`` is called with a short message as each stage starts.
     """
+    if target is not None:
+        if label is not None and label != target:
+            raise InputError(f"label={label} and target={target} disagree; give one of them")
+        label = target
     t_start = time.perf_counter()
     say = progress or (lambda msg: None)
     cfg = SmugConfig.make(config, **options)
