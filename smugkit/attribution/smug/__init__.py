@@ -8,9 +8,9 @@ no solver (the paper's ablation of the mask).
 
 from __future__ import annotations
 
-import numpy as np
-
 from dataclasses import dataclass
+
+import numpy as np
 
 from smugkit.attribution.base import Method, register_method
 from smugkit.attribution.smug.config import SmugConfig
