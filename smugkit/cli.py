@@ -121,6 +121,7 @@ def cmd_attribute(args) -> int:
     from smugkit.attribution import attribute
     from smugkit.frontends import load_model
     from smugkit.model import Model
+    from smugkit.units import detect_layout
     from smugkit.units.inputs import read_input
 
     net = load_model(args.model, **_model_kwargs(args))
@@ -132,14 +133,37 @@ def cmd_attribute(args) -> int:
         target=args.target,
         **_method_options(args.option or []),
     )
-    path = a.save(args.out or f"{Path(args.input).stem}-{args.method}.json")
+    image = None
+    if a.tensor == net.input.name and not args.no_pictures:
+        try:
+            image = detect_layout(net).to_hwc(x)
+        except InputError:  # not an image: the record and the values only
+            image = None
+    files = a.save(_out_dir(args, f"{Path(args.input).stem}-{args.method}"), image=image)
     v = a.values.reshape(-1)
     top = np.argsort(-np.abs(v), kind="stable")[:5]
     print(
         f"{a.method} for class {a.target} over {a.tensor!r} {list(a.values.shape)}: sum {v.sum():.6g}, "
         f"largest |value| at flat indices {top.tolist()}; {a.timings['total']:.2f}s"
     )
-    print(f"wrote {path}")
+    print(f"wrote {', '.join(str(p) for p in files.values())}")
+    return 0
+
+
+def cmd_methods(args) -> int:
+    """List the attribution methods: name, what they need from the model, options and defaults."""
+    from dataclasses import MISSING, fields
+
+    from smugkit.attribution import METHODS
+
+    for name in sorted(METHODS):
+        cls = METHODS[name]
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        needs = ", ".join(sorted(cls.needs)) or "nothing"
+        print(f"{name}  (needs {needs})  {doc}")
+        for f in fields(cls.Options):
+            default = f.default if f.default is not MISSING else "(required)"
+            print(f"    {f.name} = {default!r}")
     return 0
 
 
@@ -227,13 +251,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", type=int, help="class to attribute (default: the predicted one)")
     p.add_argument("--gradients", default="ir", help="gradient provider: ir, onnx or fd (default ir)")
     p.add_argument(
-        "-o", "--option", action="append", metavar="KEY=VALUE", help="a method option, e.g. -o steps=64"
+        "-o", "--option", action="append", metavar="KEY=VALUE", help="a method option, e.g. -o n_steps=64"
     )
-    p.add_argument("--out", help="output JSON file (default: <input>-<method>.json)")
+    p.add_argument(
+        "--out",
+        help="output folder for attribution.json, .npy and .png, or a .json file for the record alone "
+        "(default: a new smugkit-out-* folder here)",
+    )
+    p.add_argument("--no-pictures", action="store_true", help="no PNG file")
     p.add_argument("--resize", action="store_true", help="resize an image to the model's input size")
     p.add_argument("--scale", type=float, help="multiply input values by this (images default to 1/255)")
     _add_model_options(p)
     p.set_defaults(func=cmd_attribute)
+
+    p = sub.add_parser("methods", help="list the attribution methods with their options and defaults")
+    p.set_defaults(func=cmd_methods)
 
     p = sub.add_parser("demo", help="explain a bundled digit with a bundled model")
     p.add_argument("--model", default="digits_cnn28", help="bundled model (default digits_cnn28)")

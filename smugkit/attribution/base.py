@@ -60,20 +60,44 @@ class Attribution:
         values = np.asarray(d.pop("values"), dtype=np.float64)
         return cls(values=values.reshape(shape) if shape is not None else values, **d)
 
-    def save(self, path: str | Path) -> Path:
-        """Write the record as JSON."""
+    def save(self, path: str | Path, *, image: Array | None = None, pictures: bool = True) -> dict[str, Path]:
+        """Write the record: one JSON file when ``path`` ends in ``.json``, else a folder.
+
+        The folder holds ``attribution.json`` (the record, values by reference), ``attribution.npy`` (the
+        values) and, when ``image`` (the input, ``(H, W, C)``) is given and ``pictures`` is set,
+        ``attribution.png``: the values summed over channels as a heat-map over the image.
+        """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict()))
-        return path
+        if path.suffix == ".json":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(self.to_dict()))
+            return {"json": path}
+        path.mkdir(parents=True, exist_ok=True)
+        files = {"json": path / "attribution.json", "npy": path / "attribution.npy"}
+        values = np.asarray(self.values, dtype=np.float64)
+        np.save(files["npy"], values)
+        record = self.to_dict()
+        record["values"] = files["npy"].name
+        files["json"].write_text(json.dumps(record))
+        if image is not None and pictures:
+            from smugkit.attribution import visualize
+
+            image = np.asarray(image, dtype=np.float64)
+            plane = values.reshape(image.shape).sum(axis=-1)
+            files["png"] = visualize.save_heatmap(path / "attribution.png", plane, image)
+        return files
 
     @classmethod
     def load(cls, path: str | Path) -> Attribution:
-        """Read a record `save` wrote."""
+        """Read a record `save` wrote (a JSON file or a folder)."""
         path = Path(path)
+        json_path = path / "attribution.json" if path.is_dir() else path
         try:
-            return cls.from_dict(json.loads(path.read_text()))
-        except (OSError, ValueError, TypeError) as e:
+            d = json.loads(json_path.read_text())
+            if isinstance(d.get("values"), str):
+                d["values"] = np.load(json_path.parent / d["values"], allow_pickle=False)
+            return cls.from_dict(d)
+        except (OSError, ValueError, TypeError, KeyError) as e:
             raise InputError(f"cannot read an attribution from {path}: {e}") from e
 
 

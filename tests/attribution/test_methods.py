@@ -76,7 +76,7 @@ def test_explain_takes_target_as_a_synonym_of_label(model, x):
 
 def test_attribution_round_trips_through_json(model, x, tmp_path):
     a = smugkit.attribute(model, x, method="gradient")
-    b = Attribution.load(a.save(tmp_path / "a.json"))
+    b = Attribution.load(a.save(tmp_path / "a.json")["json"])
     assert np.array_equal(a.values, b.values) and b.values.shape == a.values.shape
     assert b.to_dict() == a.to_dict()
     (tmp_path / "bad.json").write_text("{not json")

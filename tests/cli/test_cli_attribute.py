@@ -21,13 +21,26 @@ def files(tmp_path):
 
 @pytest.mark.parametrize("method", ["gradient", "integrated_gradients"])
 def test_attribute_writes_the_methods_record(files, capsys, method):
+    pytest.importorskip("matplotlib")
     model, x, folder = files
-    out = folder / f"{method}.json"
+    out = folder / method
     rc = main(["attribute", str(model), str(x), "--method", method, "--target", "1", "--out", str(out)])
-    assert rc == 0 and f"wrote {out}" in capsys.readouterr().out
+    assert rc == 0 and f"wrote {out / 'attribution.json'}" in capsys.readouterr().out
+    assert {p.name for p in out.iterdir()} == {"attribution.json", "attribution.npy", "attribution.png"}
     a = Attribution.load(out)
     ref = attribute(load_model(model), np.load(x), method=method, target=1)
     assert a.method == method and a.target == 1 and np.allclose(a.values, ref.values)
+    assert np.array_equal(np.load(out / "attribution.npy"), a.values)
+
+
+def test_methods_lists_every_method_with_its_options(capsys):
+    from smugkit.attribution import METHODS
+
+    assert main(["methods"]) == 0
+    text = capsys.readouterr().out
+    for name in METHODS:
+        assert f"\n{name}  (needs " in "\n" + text
+    assert "    top_k = 100" in text and "    kind = None" in text
 
 
 def test_method_options_are_parsed_and_checked(files, capsys):
