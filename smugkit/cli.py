@@ -306,6 +306,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("smugkit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader (e.g. `| head`) stopped early: not an error of ours
+        # stdout's buffer cannot be flushed any more; point it at devnull so the exit does not complain
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as e:  # noqa: BLE001 -- a bug or an unexpected failure inside a dependency
         if args.debug:
             traceback.print_exc()
