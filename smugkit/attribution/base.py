@@ -137,7 +137,7 @@ class Method(ABC):
     def attribute(self, model, x, *, target: int | None = None) -> Attribution:
         """Attribute the target class's output at the one point ``x`` (default target: the predicted class)."""
         t0 = time.perf_counter()
-        model = Model.of(model)
+        model = Model.of(model, example=x)
         x = model_input(model.network, x)
         if target is None:
             target = int(model.predict(x))
@@ -182,5 +182,5 @@ def attribute(
     ``gradients`` picks the model's gradient provider (ir, onnx, fd); other keywords are the method's options.
     """
     m = get_method(method, **options)
-    model = Model.of(model, gradients=gradients) if gradients is not None else Model.of(model)
+    model = Model.of(model, example=x, **({"gradients": gradients} if gradients is not None else {}))
     return m.attribute(model, x, target=target)

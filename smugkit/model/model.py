@@ -1,6 +1,7 @@
 """`Model`: the one interface every attribution method and metric calls (scores, probabilities, gradients).
 
-It wraps a `Network` (loaded from ONNX when given a path, bytes or a ModelProto) and the gradient provider
+It wraps a `Network` (loaded from ONNX when given a path, bytes or a ModelProto, exported to ONNX first when
+given a PyTorch module with an example input) and the gradient provider
 chosen for it. Every call is batched over a leading axis with the IR's conventions: an array of the input's
 model shape is one point; a stack ``(S, *shape)`` or, for a batch-1 model, a batch ``(N, *shape[1:])`` is
 several, and results come back in the same convention.
@@ -16,6 +17,7 @@ from smugkit.errors import InputError
 from smugkit.ir import Network, TensorInfo
 from smugkit.model.providers import PROVIDERS, GradientProvider, get_provider
 from smugkit.model.targets import softmax, target_kind
+from smugkit.model.torch_export import export_module, is_torch_module
 
 Array = np.ndarray
 
@@ -30,10 +32,13 @@ class Model:
         gradients: str | GradientProvider = "ir",
         input_shapes: dict[str, tuple[int, ...]] | None = None,
         batch_size: int = 1,
+        example=None,
         **provider_options,
     ) -> None:
         if isinstance(network, Model):
             network = network.network
+        if is_torch_module(network):  # exported on ``example``, whose shape becomes the model's input shape
+            network = export_module(network, example)
         if not isinstance(network, Network):
             from smugkit.frontends import load_model
 
@@ -53,11 +58,14 @@ class Model:
             raise InputError(f"unknown gradient provider {gradients!r}; known providers: {sorted(PROVIDERS)}")
 
     @classmethod
-    def of(cls, model, **options) -> Model:
-        """``model`` itself when it is a `Model` (and no options are given), else a new `Model` over it."""
+    def of(cls, model, example=None, **options) -> Model:
+        """``model`` itself when it is a `Model` (and no options are given), else a new `Model` over it.
+
+        ``example`` (an input) is needed only for a PyTorch module, which is exported to ONNX on it.
+        """
         if isinstance(model, Model) and not options:
             return model
-        return cls(model, **options)
+        return cls(model, example=example, **options)
 
     # -- structure ---------------------------------------------------------------------------------------
     @property

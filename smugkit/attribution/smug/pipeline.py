@@ -69,7 +69,7 @@ def explain(
     from smugkit import backends
 
     backend = cfg.backend or backends.DEFAULT_BACKEND
-    model = Model.of(model)
+    model = Model.of(model, example=x)
     if model.gradients != cfg.gradients:
         model = Model(model.network, gradients=cfg.gradients)
     net = model.network
