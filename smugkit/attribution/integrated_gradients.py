@@ -225,6 +225,9 @@ def integrated_gradients(
         _path_integral(prov, fixed, tensor, s, value, out, cot, axis, alphas, weights, batch) for s in starts
     ]
     fvals = _values(prov, fixed, tensor, [value, *starts], out, cot, axis)
+    if isinstance(model, Model):  # path points, plus the end points whose values check completeness
+        model.calls["grad"] += alphas.size * len(starts)
+        model.calls["scores"] += 1 + len(starts)
     attr = np.mean(attrs, axis=0)
     f_x, f_b = float(fvals[0]), float(np.mean(fvals[1:]))
     err = abs(float(attr.sum()) - (f_x - f_b))

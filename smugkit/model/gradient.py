@@ -55,6 +55,8 @@ def gradient(
     a `Model` (its gradient provider is used unless ``gradients`` names another) or a `Network`
     (``gradients`` defaults to "ir"). The result has ``tensor``'s shape in the same convention as ``x``.
     """
+    from smugkit.model.model import Model
+
     net, prov = provider_for(model, gradients, **provider_options)
     feeds, mode = stack_feeds(net, x)
     out = resolve_output(net, output)
@@ -69,6 +71,8 @@ def gradient(
     shape = net.tensor(out).shape
     axis = len(shape) - 1 if kind == "probability" else None
     s = next(iter(feeds.values())).shape[0]
+    if isinstance(model, Model):
+        model.calls["grad"] += s
     values = prov.outputs(feeds, out) if target is None else None
     idx = [target_index(shape, target, None if values is None else values[i]) for i in range(s)]
     cot = one_hot(shape, idx)

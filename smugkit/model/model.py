@@ -105,7 +105,7 @@ class Model:
     def scores(self, x) -> Array:
         """The network's output (logits) at the points ``x``, exact float64."""
         out = self.network(x)
-        self.calls["scores"] += self._points(out, self.output.shape)
+        self.calls["scores"] += int(np.size(out)) // max(1, int(np.prod(self.output.shape)))
         return out
 
     def probs(self, x) -> Array:
@@ -139,17 +139,7 @@ class Model:
         """
         from smugkit.model.gradient import gradient
 
-        g = gradient(self, x, target=target, tensor=wrt, kind=kind, output=output, batch_size=batch_size)
-        self.calls["grad"] += self._points(np.asarray(x), self.input.shape)
-        return g
-
-    @staticmethod
-    def _points(a: Array, shape: tuple[int, ...]) -> int:
-        """How many points an array in the batching convention holds (see module docstring)."""
-        a = np.asarray(a)
-        if a.shape == tuple(shape) or a.size == int(np.prod(shape)) and a.ndim < len(shape) + 1:
-            return 1
-        return int(a.shape[0])
+        return gradient(self, x, target=target, tensor=wrt, kind=kind, output=output, batch_size=batch_size)
 
     def __repr__(self) -> str:
         return f"Model({self.source!r}, gradients={self.gradients!r})"
