@@ -1,7 +1,9 @@
 """Evaluation metrics behind one interface: a `Metric` base, the `Score` record and the registry.
 
 A metric scores an `Attribution`, calling the model (through `smugkit.model.Model`) only when it needs to,
-and declares those calls in ``needs`` as methods do. Options are a frozen dataclass, validated once.
+and declares those calls in ``needs`` as methods do; a metric against a ground truth (a region of the image,
+rationale tokens) sets ``needs_truth`` and gets it as ``truth``. Options are a frozen dataclass, validated
+once.
 
 To add a metric: one module in ``smugkit/metrics/`` with a `Metric` subclass (``name``, ``Options``,
 ``needs``, ``higher_is_better``, ``compute``) decorated with `register_metric`, plus its import line in
@@ -75,6 +77,7 @@ class Metric(ABC):
     Options: ClassVar[type]
     needs: ClassVar[frozenset[str]] = frozenset()
     higher_is_better: ClassVar[bool] = True
+    needs_truth: ClassVar[bool] = False
 
     def __init__(self, **options) -> None:
         known = {f.name for f in fields(self.Options)}
@@ -83,17 +86,20 @@ class Metric(ABC):
             raise InputError(f"metric {self.name!r} has no option(s) {unknown}; options: {sorted(known)}")
         self.options = self.Options(**options)
 
-    def score(self, attribution: Attribution, model=None, x=None) -> Score:
-        """Score ``attribution``; ``model`` and the explained input ``x`` are required when ``needs`` is not empty."""
+    def score(self, attribution: Attribution, model=None, x=None, truth=None) -> Score:
+        """Score ``attribution``; ``model`` and the explained input ``x`` are required when ``needs`` is not
+        empty, ``truth`` (e.g. a boolean region shaped like the input) when ``needs_truth`` is set."""
         if not isinstance(attribution, Attribution):
             raise InputError(f"metric {self.name!r} scores an Attribution, got {type(attribution).__name__}")
         if self.needs and (model is None or x is None):
             raise InputError(
                 f"metric {self.name!r} calls the model ({sorted(self.needs)}): pass model= and x="
             )
+        if self.needs_truth and truth is None:
+            raise InputError(f"metric {self.name!r} compares with a ground truth: pass truth=")
         t0 = time.perf_counter()
-        model = Model.of(model) if model is not None else None
-        value, details = self.compute(attribution, model, x)
+        model = Model.of(model, example=x) if model is not None else None
+        value, details = self.compute(attribution, model, x, truth)
         return Score(
             metric=self.name,
             value=float(value),
@@ -107,13 +113,14 @@ class Metric(ABC):
         )
 
     @abstractmethod
-    def compute(self, attribution: Attribution, model: Model | None, x) -> tuple[float, dict]:
-        """The metric's value and details."""
+    def compute(self, attribution: Attribution, model: Model | None, x, truth=None) -> tuple[float, dict]:
+        """The metric's value and details; a value that is undefined is NaN with the reason in the details."""
 
 
-def evaluate(attribution: Attribution, *, metric: str, model=None, x=None, **options) -> Score:
-    """Score ``attribution`` with the registered ``metric`` (``model`` and ``x`` when the metric needs them)."""
-    return get_metric(metric, **options).score(attribution, model=model, x=x)
+def evaluate(attribution: Attribution, *, metric: str, model=None, x=None, truth=None, **options) -> Score:
+    """Score ``attribution`` with the registered ``metric`` (``model`` and ``x`` when the metric needs them,
+    ``truth`` when it compares with a ground truth)."""
+    return get_metric(metric, **options).score(attribution, model=model, x=x, truth=truth)
 
 
 def as_array(values) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 0 when every feature gets the same share, (n - 1) / n when one feature gets everything; a concise
 explanation scores high. With ``abs_values`` off, negative values count as zero (only positive evidence).
+An all-zero map has no Gini index: NaN, with the reason in the details.
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ class Sparseness(Metric):
     Options = SparsenessOptions
     higher_is_better = True
 
-    def compute(self, attribution, model, x):
+    def compute(self, attribution, model, x, truth=None):
         a = as_array(attribution.values)
         a = np.abs(a) if self.options.abs_values else np.maximum(a, 0.0)
         n, total = a.size, float(a.sum())
         if n == 0 or total == 0.0:
-            return 0.0, {"elements": n, "nonzero": 0}
+            return float("nan"), {"elements": n, "nonzero": 0, "reason": "the map is all zeros"}
         a = np.sort(a)
         i = np.arange(1, n + 1)
         gini = float(np.sum((2 * i - n - 1) * a) / (n * total))

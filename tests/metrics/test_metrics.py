@@ -28,7 +28,8 @@ def test_sparseness_is_the_gini_index():
     assert evaluate(attribution(np.ones(10)), metric="sparseness").value == pytest.approx(0.0)
     one_hot = np.eye(1, 10).reshape(-1)
     assert evaluate(attribution(one_hot), metric="sparseness").value == pytest.approx(0.9)
-    assert evaluate(attribution(np.zeros(4)), metric="sparseness").value == 0.0
+    empty = evaluate(attribution(np.zeros(4)), metric="sparseness")
+    assert np.isnan(empty.value) and empty.details["reason"] == "the map is all zeros"
     positive = evaluate(attribution([-5.0, 1.0]), metric="sparseness", abs_values=False)
     assert positive.value == pytest.approx(0.5)
 
