@@ -15,7 +15,7 @@ import numpy as np
 
 from smugkit.errors import InputError
 
-__all__ = ["ZOO_DIR", "list_models", "manifest", "model_path", "sample_inputs"]
+__all__ = ["ZOO_DIR", "list_models", "manifest", "model_path", "sample_inputs", "test_set"]
 
 ZOO_DIR = Path(__file__).resolve().parent
 _RESOLUTIONS = (8, 28)
@@ -58,3 +58,34 @@ def sample_inputs(resolution: int = 28) -> tuple[np.ndarray, np.ndarray]:
     images = np.load(ZOO_DIR / f"digits{resolution}_samples.npy")
     labels = np.load(ZOO_DIR / "digits_samples_labels.npy")
     return images, labels
+
+
+def upsample_bilinear(images: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear upsampling of ``(..., n, n)`` images to ``size`` (half-pixel centres, edges clamped), in [0, 1].
+
+    The same interpolation as the training script's ``torch.nn.functional.interpolate(mode="bilinear",
+    align_corners=False)``, in numpy, so the package needs no torch to rebuild the 28x28 inputs.
+    """
+    n = images.shape[-1]
+    src = np.maximum((np.arange(size) + 0.5) * (n / size) - 0.5, 0.0)
+    lo = np.minimum(np.floor(src).astype(int), n - 1)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = src - lo
+    u = np.zeros((size, n))
+    np.add.at(u, (np.arange(size), lo), 1.0 - frac)
+    np.add.at(u, (np.arange(size), hi), frac)
+    return np.clip(np.einsum("ij,...jk,lk->...il", u, images, u), 0.0, 1.0)
+
+
+def test_set(resolution: int = 28) -> tuple[np.ndarray, np.ndarray]:
+    """The whole test split (450 digits) as float32 ``(450, 1, R, R)`` images in [0, 1] and int64 labels.
+
+    Its first twenty images are `sample_inputs`; the models never saw any of them in training.
+    """
+    if resolution not in _RESOLUTIONS:
+        raise InputError(f"test_set: resolution must be one of {_RESOLUTIONS}, got {resolution!r}")
+    with np.load(ZOO_DIR / "digits_test.npz") as f:
+        images, labels = f["pixels"].astype(np.float64) / 16.0, f["labels"]
+    if resolution != 8:
+        images = upsample_bilinear(images, resolution)
+    return images.astype(np.float32), labels

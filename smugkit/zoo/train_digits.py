@@ -39,6 +39,15 @@ def load_data() -> dict[str, np.ndarray]:
     return {"x_train": x_tr, "x_test": x_te, "y_train": y_tr, "y_test": y_te}
 
 
+TEST_SET = "digits_test.npz"
+
+
+def write_test_set(data: dict[str, np.ndarray], path: Path) -> None:
+    """The whole test split as raw 8x8 pixel values (uint8, 0..16) and labels: `smugkit.zoo.test_set` reads it."""
+    raw = np.rint(data["x_test"] * 16.0).astype(np.uint8)
+    np.savez_compressed(path, pixels=raw, labels=data["y_test"].astype(np.int64))
+
+
 def upsample28(x: np.ndarray) -> np.ndarray:
     """Bilinear upsampling of (N,1,8,8) images to (N,1,28,28), clipped to [0, 1]."""
     import torch
@@ -186,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     np.save(out / "digits8_samples.npy", samples[8])
     np.save(out / "digits28_samples.npy", samples[28])
     np.save(out / "digits_samples_labels.npy", labels)
+    write_test_set(data, out / TEST_SET)
 
     entries: dict[str, Any] = {}
     for name, cfg in MODELS.items():

@@ -47,6 +47,17 @@ def test_sample_inputs_shapes_and_range(resolution: int) -> None:
     assert images.min() >= 0.0 and images.max() <= 1.0
 
 
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_test_set_reproduces_the_manifests_accuracy(name: str) -> None:
+    entry = zoo.manifest()["models"][name]
+    images, labels = zoo.test_set(entry["input_shape"][-1])
+    assert images.shape[0] == labels.shape[0] == 450
+    np.testing.assert_allclose(images[:20], zoo.sample_inputs(entry["input_shape"][-1])[0], atol=1e-6)
+    sess = ort.InferenceSession(str(zoo.model_path(name)), providers=["CPUExecutionProvider"])
+    acc = float((sess.run(["logits"], {"input": images})[0].argmax(1) == labels).mean())
+    assert acc == pytest.approx(entry["test_accuracy"], abs=1 / 450)  # the same split the manifest scored
+
+
 def test_sample_inputs_rejects_other_resolutions() -> None:
     with pytest.raises(InputError, match="resolution"):
         zoo.sample_inputs(16)
