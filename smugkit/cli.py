@@ -218,6 +218,73 @@ def cmd_bench(args) -> int:
     return 3 if result.disagreements else 0
 
 
+def _scoped_options(pairs: list[str], what: str) -> dict[str, dict]:
+    """``NAME.key=value`` pairs as ``{NAME: {key: value}}`` (values read as JSON when they parse)."""
+    out: dict[str, dict] = {}
+    for pair in pairs:
+        scope, dot, rest = pair.partition(".")
+        if not dot or not scope:
+            raise InputError(f"{what} option {pair!r} is not NAME.KEY=VALUE")
+        out.setdefault(scope, {}).update(_method_options([rest]))
+    return out
+
+
+def _names(text: str, what: str) -> list[str]:
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    if not names:
+        raise InputError(f"--{what} is empty")
+    return names
+
+
+def cmd_evaluate(args) -> int:
+    from smugkit import zoo
+    from smugkit.evaluation import evaluate_methods, load_data
+    from smugkit.evaluation.runner import format_table
+    from smugkit.frontends import load_model
+    from smugkit.model import Model
+
+    bundled = args.model in zoo.list_models()
+    net = load_model(zoo.model_path(args.model) if bundled else args.model, **_model_kwargs(args))
+    data = load_data(args.data, net, model_name=args.model if bundled else None, n=args.n)
+    result = evaluate_methods(
+        Model(net, gradients=args.gradients),
+        data,
+        _names(args.methods, "methods"),
+        _names(args.metrics, "metrics"),
+        _out_dir(args, "evaluate"),
+        method_options=_scoped_options(args.method_option or [], "method"),
+        metric_options=_scoped_options(args.metric_option or [], "metric"),
+        n_examples=args.examples,
+        pictures=not args.no_pictures,
+        progress=not args.quiet,
+    )
+    failed = sum(1 for r in result["rows"] if r and r.get("status") == "error")
+    print(
+        f"{len(data)} items from {data.source}" + (f"; {failed} (item, method) runs failed" if failed else "")
+    )
+    print(format_table(result["table"]))
+    print(f"wrote {', '.join(str(p) for p in result['files'].values())}")
+    return 0
+
+
+def cmd_metrics(args) -> int:
+    """List the metrics: name, direction, what they need, options and defaults."""
+    from dataclasses import MISSING, fields
+
+    from smugkit.metrics import METRICS
+
+    for name in sorted(METRICS):
+        cls = METRICS[name]
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        needs = ", ".join(sorted(cls.needs) + (["truth"] if cls.needs_truth else [])) or "the map only"
+        better = "higher" if cls.higher_is_better else "lower"
+        print(f"{name}  ({better} is better; needs {needs})  {doc}")
+        for f in fields(cls.Options):
+            default = f.default if f.default is not MISSING else "(required)"
+            print(f"    {f.name} = {default!r}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="smugkit", description="Formally minimal explanations of ONNX models."
@@ -266,6 +333,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("methods", help="list the attribution methods with their options and defaults")
     p.set_defaults(func=cmd_methods)
+
+    p = sub.add_parser("metrics", help="list the evaluation metrics with their options and defaults")
+    p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser(
+        "evaluate", help="every method x metric over a data set: a table and figures (resumable)"
+    )
+    p.add_argument("--model", required=True, help="ONNX file or a bundled model name (e.g. digits_cnn28)")
+    p.add_argument(
+        "--data", help=".npz (x, y, boxes), .npy or a folder of images (default: the zoo test set)"
+    )
+    p.add_argument(
+        "--methods", default="smug,ig,gradient", help="comma-separated methods or presets (ig, ig_bw)"
+    )
+    p.add_argument("--metrics", default="sparseness", help="comma-separated metrics (see `smugkit metrics`)")
+    p.add_argument("-n", type=int, help="evaluate the first N items")
+    p.add_argument("--gradients", default="ir", help="gradient provider: ir, onnx or fd (default ir)")
+    p.add_argument("--method-option", action="append", metavar="METHOD.KEY=VALUE", help="e.g. smug.top_k=50")
+    p.add_argument("--metric-option", action="append", metavar="METRIC.KEY=VALUE")
+    p.add_argument("--examples", type=int, default=4, help="items shown in examples.png (default 4)")
+    p.add_argument("--out", help="output folder; rerun with the same folder to resume")
+    p.add_argument("--no-pictures", action="store_true", help="table only, no PNG files")
+    _add_model_options(p)
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("demo", help="explain a bundled digit with a bundled model")
     p.add_argument("--model", default="digits_cnn28", help="bundled model (default digits_cnn28)")
