@@ -161,6 +161,35 @@ def _conv(op, R, in_shapes, out_shape):
     return [sp.coo_matrix((vals[ok], (rows[ok], cols[ok])), shape=(R.shape[0], _size(in_shapes[0])))]
 
 
+@rule("AveragePool")
+def _average_pool(op, R, in_shapes, out_shape):
+    a = op.attrs
+    in4 = in_shapes[0] if not a["one_d"] else in_shapes[0][:2] + (1,) + in_shapes[0][2:]
+    out4 = out_shape if not a["one_d"] else out_shape[:2] + (1,) + out_shape[2:]
+    h, wd = in4[2:]
+    oh, ow = out4[2:]
+    kh, kw = a["kernel"]
+    div = op.divisor(np.zeros((1, 1, h, wd))).reshape(-1)  # (oh * ow,) divisors of the windows
+    bc, rest = np.divmod(R.col, oh * ow)  # bc = b * c + channel: pooling keeps channels apart
+    i, j = np.divmod(rest, ow)
+    ii = (
+        i[:, None, None] * a["strides"][0]
+        - a["pads4"][0]
+        + (np.arange(kh) * a["dilations"][0])[None, :, None]
+    )
+    jj = (
+        j[:, None, None] * a["strides"][1]
+        - a["pads4"][1]
+        + (np.arange(kw) * a["dilations"][1])[None, None, :]
+    )
+    shape = (R.nnz, kh, kw)
+    ok = np.broadcast_to((ii >= 0) & (ii < h) & (jj >= 0) & (jj < wd), shape)
+    cols = np.broadcast_to((bc[:, None, None] * h + ii) * wd + jj, shape)
+    vals = np.broadcast_to((R.data / div[rest])[:, None, None], shape)
+    rows = np.broadcast_to(R.row[:, None, None], shape)
+    return [sp.coo_matrix((vals[ok], (rows[ok], cols[ok])), shape=(R.shape[0], _size(in_shapes[0])))]
+
+
 @rule("GlobalAveragePool")
 def _global_average_pool(op, R, in_shapes, out_shape):
     shape = in_shapes[0]

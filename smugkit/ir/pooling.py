@@ -64,7 +64,8 @@ class AveragePool(_WindowPool):
     op_type = "AveragePool"
     affine = True
 
-    def _divisor(self, x4):
+    def divisor(self, x4):
+        """Per output window, the count the window sum is divided by (shape ``(1, 1, OH, OW)``)."""
         if self.attrs["count_include_pad"]:
             ones = np.ones((1, 1) + x4.shape[2:])
             t, l, b, r = self.attrs["pads4"]
@@ -82,14 +83,14 @@ class AveragePool(_WindowPool):
     def forward(self, x):
         x4, lead = self._to4(x)
         cols = _windows(self._pad(x4), self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"])
-        y = cols.sum(axis=(4, 5)) / self._divisor(x4)
+        y = cols.sum(axis=(4, 5)) / self.divisor(x4)
         return self._from4(y, lead, self.attrs["one_d"])
 
     def vjp(self, xs, y, gy):
         x4, lead = self._to4(xs[0])
         gy4, _ = self._to4(gy)
         kh, kw = self.attrs["kernel"]
-        g = gy4 / self._divisor(x4)
+        g = gy4 / self.divisor(x4)
         dcols = np.broadcast_to(g[..., None, None], g.shape + (kh, kw))
         gx = _scatter_windows(
             dcols, self._pad(x4).shape, self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]

@@ -7,8 +7,10 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from smugkit.errors import ModelError
 from smugkit.frontends import load_model
 from smugkit.ir import Network
+from smugkit.ir.linearize import affine_rows
 
 ort.set_default_logger_severity(3)
 
@@ -78,6 +80,33 @@ def check_forward(m, net: Network, feeds, rtol=1e-4, atol=1e-5) -> None:
         np.testing.assert_allclose(y, r, rtol=rtol, atol=atol, err_msg=f"output {o.name}")
 
 
+def linearize_check(net: Network, feeds) -> bool:
+    """On a network that is affine from its single float input to each output, the sparse rows of
+    `affine_rows` reproduce the forward pass (or a rule refuses the form by name); whether it applied."""
+    if (
+        len(net.inputs) != 1
+        or not net.input.dtype.startswith("float")
+        or not all(n.affine for n in net.nodes)
+    ):
+        return False
+    x = np.asarray(feeds[net.input.name], dtype=np.float64)
+    got = net.run(x)
+    for o in net.outputs:
+        try:
+            C, off = affine_rows(net, o.name, np.arange(o.size))
+        except ModelError as e:  # a rule may refuse a form it does not cover, by name, never silently
+            assert "not supported" in str(e), e
+            return False
+        np.testing.assert_allclose(
+            C @ x.reshape(-1) + off,
+            got[o.name].reshape(-1),
+            rtol=1e-9,
+            atol=1e-9,
+            err_msg=f"rows of {o.name}",
+        )
+    return True
+
+
 def fd_check(net: Network, feeds, rng, eps: float = 1e-6, tol: float = 1e-5, max_coords: int = 400) -> None:
     """Each input's VJP (random cotangent, every output) against central finite differences of ``net.run``."""
     x0 = {k: np.asarray(v, np.float64) if np.asarray(v).dtype.kind == "f" else v for k, v in feeds.items()}
@@ -142,6 +171,7 @@ def check_all(
     net = load_model(m, **load)
     feeds = feeds if feeds is not None else random_feeds(m, rng, low)
     check_forward(m, net, feeds, rtol, atol)
+    linearize_check(net, feeds)
     if vjp:
         fd_check(net, feeds, rng)
     if bounds:

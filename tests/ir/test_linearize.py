@@ -86,3 +86,27 @@ def test_rows_out_of_range():
     net = load_model(_model([helper.make_node("MatMul", ["x", "W"], ["y"])], {"W": np.ones((3, 2))}, [1, 3]))
     with pytest.raises(ModelError, match="out of range"):
         affine_rows(net, "y", [5])
+
+
+@pytest.mark.parametrize("count_include_pad", [0, 1])
+def test_conv_then_average_pool_is_a_first_layer(count_include_pad):
+    rng = np.random.default_rng(2)
+    nodes = [
+        helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node(
+            "AveragePool",
+            ["c"],
+            ["a"],
+            kernel_shape=[3, 2],
+            strides=[2, 2],
+            pads=[1, 0, 1, 1],
+            count_include_pad=count_include_pad,
+        ),
+        helper.make_node("Relu", ["a"], ["y"]),
+    ]
+    net = load_model(_model(nodes, {"W": rng.standard_normal((3, 2, 3, 3))}, [1, 2, 7, 8]))
+    fl = net.first_layer()
+    assert fl.activation_type == "Relu" and fl.pre == "a"
+    C, off = affine_rows(net, fl.pre, np.arange(net.tensors[fl.pre].size))
+    x = rng.standard_normal(net.input.shape)
+    np.testing.assert_allclose(C @ x.reshape(-1) + off, net.run(x, [fl.pre])[fl.pre].reshape(-1), atol=1e-10)
