@@ -1,18 +1,28 @@
-"""What every backend provides: capabilities, version, availability, and ``solve``; plus wall-clock budgets."""
+"""What every backend provides: capabilities, version, availability, and ``solve`` as a template method.
+
+``Backend.solve`` does what every solve shares (start the budget, compile the problem, pick and check the
+strategy and options, prepare an exactly checked incumbent, assemble the `Solution`) around one hook,
+``run(ctx)``, which is all a backend implements (plus ``version``). Everything one solve carries between
+those steps is a `SolveContext`.
+"""
 
 from __future__ import annotations
 
-import threading
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from smugkit.dsl.problem import Problem
+import numpy as np
+
+from smugkit.backends.budget import Budget, watchdog
+from smugkit.backends.objective import ObjectiveSpec, objective_spec
+from smugkit.backends.results import build_solution, check_options, prepare_incumbent
+from smugkit.backends.search import SearchResult
+from smugkit.dsl.problem import Compiled, Problem
 from smugkit.dsl.solution import Solution
 from smugkit.errors import SolverUnavailable
+
+__all__ = ["Backend", "Budget", "Capabilities", "SolveContext", "watchdog"]
 
 
 @dataclass(frozen=True)
@@ -40,37 +50,23 @@ class Capabilities:
         return d
 
 
-class Budget:
-    """A wall-clock deadline shared by every solver call of one solve."""
+@dataclass
+class SolveContext:
+    """One solve in progress: the compiled problem, the budget, the validated choices and what ``run`` adds."""
 
-    def __init__(self, seconds: float | None) -> None:
-        self.start = time.perf_counter()
-        self.seconds = None if seconds is None else max(0.0, float(seconds))
-        self.deadline = None if self.seconds is None else self.start + self.seconds
-
-    def remaining(self) -> float:
-        """Seconds left (a large number when unlimited)."""
-        return 1e9 if self.deadline is None else max(0.0, self.deadline - time.perf_counter())
-
-    def expired(self) -> bool:
-        """True once the deadline has passed."""
-        return self.remaining() <= 0.0
-
-    def elapsed(self) -> float:
-        """Seconds since the budget started."""
-        return time.perf_counter() - self.start
-
-
-@contextmanager
-def watchdog(seconds: float, on_timeout: Callable[[], None]) -> Iterator[None]:
-    """Call ``on_timeout`` from a timer thread if the block runs longer than ``seconds``."""
-    timer = threading.Timer(max(0.0, seconds), on_timeout)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
+    problem: Problem
+    compiled: Compiled
+    spec: ObjectiveSpec | None  # the minimised objective (None: a feasibility problem)
+    budget: Budget
+    strategy: str
+    options: dict[str, Any]  # validated; recorded in the Solution (a backend may add resolved values)
+    seed: int
+    num_solutions: int
+    timeout: float | None
+    incumbent: tuple[np.ndarray, Any] | None = None  # exactly checked (columns, minimised value)
+    note: str = ""  # what became of the incumbent, for the Solution's message
+    calls: int = 0  # solver calls made by ``run``
+    build_seconds: float = 0.0  # time ``run`` spent building the solver's model
 
 
 class Backend(ABC):
@@ -99,7 +95,25 @@ class Backend(ABC):
             return False, str(exc)
         return True, None
 
-    @abstractmethod
+    #: option name -> allowed values, checked before ``run``; ``free_options`` take any value
+    option_choices: ClassVar[dict[str, tuple[Any, ...]]] = {}
+    free_options: ClassVar[tuple[str, ...]] = ()
+
+    def choices(self) -> dict[str, tuple[Any, ...]]:
+        """The options this backend accepts, with their allowed values (override when they are computed)."""
+        return dict(self.option_choices)
+
+    def pick_strategy(self, spec: ObjectiveSpec | None, strategy: str | None) -> str:
+        """The asked strategy, else the default; a rational objective cannot be bisected, so it goes native."""
+        if strategy is not None:
+            return strategy
+        rational = spec is not None and not spec.integral
+        return "native" if rational and self.capabilities.native_optimization else self.default_strategy
+
+    def incumbent(self, ctx: SolveContext, given: dict[str, Any] | None) -> tuple[Any, str]:
+        """The starting solution: the given one checked exactly, else a greedy 0/1 mask (override to skip)."""
+        return prepare_incumbent(ctx.problem, ctx.compiled, ctx.spec, given)
+
     def solve(
         self,
         problem: Problem,
@@ -112,3 +126,16 @@ class Backend(ABC):
         options: dict[str, Any],
     ) -> Solution:
         """Solve within ``timeout`` seconds of wall-clock time (see smugkit.backends.solve)."""
+        budget = Budget(timeout)
+        c = problem.compile()
+        spec = objective_spec(c)
+        strategy = self.pick_strategy(spec, strategy)
+        opts = check_options(self, strategy, options, self.choices(), self.free_options)
+        ctx = SolveContext(problem, c, spec, budget, strategy, opts, seed, num_solutions, timeout)
+        ctx.incumbent, ctx.note = self.incumbent(ctx, incumbent)
+        best, alternatives = self.run(ctx)
+        return build_solution(self, ctx, best, alternatives)
+
+    @abstractmethod
+    def run(self, ctx: SolveContext) -> tuple[SearchResult, list[SearchResult]]:
+        """The solver's part: the best result within ``ctx.budget`` and up to ``num_solutions - 1`` others."""

@@ -18,13 +18,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from smugkit.backends.base import Backend, Budget, Capabilities
-from smugkit.backends.objective import ObjectiveSpec, objective_spec
-from smugkit.backends.results import build_solution, check_options, join_messages, prepare_incumbent
+from smugkit.backends.base import Backend, Budget, Capabilities, SolveContext
+from smugkit.backends.objective import ObjectiveSpec
+from smugkit.backends.results import join_messages, prepare_incumbent
 from smugkit.backends.search import SearchResult
 from smugkit.dsl.evaluate import exact_completion
 from smugkit.dsl.problem import Compiled, Problem
-from smugkit.dsl.solution import Solution
 from smugkit.errors import ProblemError
 
 _MARGINS = (0.0, 1e-6, 1e-5, 1e-4)  # relative safety margins tried on inequality rows
@@ -225,40 +224,32 @@ class HighsBackend(Backend):
         h = hs.Highs()
         return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
 
-    def solve(
-        self,
-        problem: Problem,
-        *,
-        timeout: float | None,
-        strategy: str | None,
-        num_solutions: int,
-        seed: int,
-        incumbent: dict[str, Any] | None,
-        options: dict[str, Any],
-    ) -> Solution:
-        """Branch and bound, exact re-check with margin repair, optional exact certificate, enumeration."""
-        budget = Budget(timeout)
-        strategy = strategy or self.default_strategy
+    def choices(self) -> dict[str, tuple[Any, ...]]:
         from smugkit.backends.registry import prover_names
 
-        opts = check_options(
-            self, strategy, options, {"certify": (None, *prover_names())}, free=("strict_margin",)
-        )
-        # strict rows are shifted inward by strict_margin * row scale, above HiGHS's feasibility tolerance
-        hs = _highspy()
-        t0 = time.perf_counter()
-        c = problem.compile()
-        spec = objective_spec(c)
+        return {"certify": (None, *prover_names())}
+
+    free_options = ("strict_margin",)  # strict rows shift inward by this times the row scale
+
+    def incumbent(self, ctx: SolveContext, given: dict[str, Any] | None) -> tuple[Any, str]:
         # a given incumbent warm-starts HiGHS; the greedy mask is only a fall-back for an unfinished solve
         # (HiGHS's own heuristics find good masks at once, and the greedy pass would dominate the build)
-        inc, note = prepare_incumbent(problem, c, spec, incumbent) if incumbent is not None else (None, "")
-        model = _Model(hs, c, spec, seed, float(opts.get("strict_margin", 1e-6)))
+        return (
+            prepare_incumbent(ctx.problem, ctx.compiled, ctx.spec, given) if given is not None else (None, "")
+        )
+
+    def run(self, ctx: SolveContext) -> tuple[SearchResult, list[SearchResult]]:
+        """Branch and bound, exact re-check with margin repair, optional exact certificate, enumeration."""
+        hs = _highspy()
+        t0 = time.perf_counter()
+        problem, c, spec, budget, opts = ctx.problem, ctx.compiled, ctx.spec, ctx.budget, ctx.options
+        inc = ctx.incumbent
+        model = _Model(hs, c, spec, ctx.seed, float(opts.get("strict_margin", 1e-6)))
         if inc is not None:
             sol = hs.HighsSolution()
             sol.col_value = list(inc[0]) + [0.0] * (model.n_total - c.n)
             model.h.setSolution(sol)
-        build = time.perf_counter() - t0
-        calls = 0
+        ctx.build_seconds = time.perf_counter() - t0
         results: list[SearchResult] = []
         decision = np.array(
             [
@@ -269,22 +260,22 @@ class HighsBackend(Backend):
             ],
             dtype=np.int64,
         )
-        while len(results) < num_solutions:
+        while len(results) < ctx.num_solutions:
             res, k = self._solve_checked(problem, c, spec, model, budget)
-            calls += k
+            ctx.calls += k
             if res.x is None:
                 if not results:
                     results.append(res)
                 break
             results.append(res)
-            if len(results) < num_solutions:
+            if len(results) < ctx.num_solutions:
                 if decision.size == 0 or np.any(c.ub[decision] - c.lb[decision] > 1):
                     res.message += " enumeration needs 0/1 decision variables with HiGHS"
                     break
                 model.add_nogood(res.x, decision)
         first = results[0]
-        if incumbent is None and first.status not in ("optimal", "infeasible"):
-            inc, note = prepare_incumbent(problem, c, spec, None)
+        if inc is None and first.status not in ("optimal", "infeasible"):
+            inc, ctx.note = prepare_incumbent(problem, c, spec, None)
         if (
             inc is not None
             and spec is not None
@@ -298,31 +289,15 @@ class HighsBackend(Backend):
                 first.lower,
                 join_messages(first.message, "HiGHS did not beat the incumbent within the budget."),
             )
-            results[0] = first
         if (
             opts.get("certify")
             and first.status in ("optimal", "feasible")
             and spec is not None
             and spec.integral
         ):
-            first, k = self._certify(c, spec, first, budget, seed, opts["certify"])
-            calls += k
-        return build_solution(
-            self,
-            problem,
-            c,
-            spec,
-            first,
-            results[1:],
-            calls,
-            build,
-            budget,
-            strategy,
-            opts,
-            seed,
-            note,
-            timeout,
-        )
+            first, k = self._certify(c, spec, first, budget, ctx.seed, opts["certify"])
+            ctx.calls += k
+        return first, results[1:]
 
     def _solve_checked(
         self, problem: Problem, c: Compiled, spec: ObjectiveSpec | None, model: _Model, budget: Budget

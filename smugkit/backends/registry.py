@@ -1,4 +1,10 @@
-"""The backend registry: names to backend classes, availability rows, and the ``solve`` entry point."""
+"""The backend registry: names to backend classes, availability rows, and the ``solve`` entry point.
+
+To add a backend: one module with a `Backend` subclass that sets ``name``, ``package``, ``extra`` and
+``capabilities`` and implements ``version()`` and ``run(ctx)`` (the solver's part of the template
+``Backend.solve``; options it accepts go in ``option_choices`` / ``free_options``), plus one line in
+``_REGISTRY`` below. The conformance corpus in tests/backends then runs against it.
+"""
 
 from __future__ import annotations
 

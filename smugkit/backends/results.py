@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from smugkit.backends.base import Budget
 from smugkit.backends.objective import ObjectiveSpec
 from smugkit.backends.search import SearchResult
 from smugkit.dsl.evaluate import exact_completion
@@ -15,7 +14,7 @@ from smugkit.dsl.solution import Solution
 from smugkit.errors import InputError
 
 if TYPE_CHECKING:
-    from smugkit.backends.base import Backend
+    from smugkit.backends.base import Backend, SolveContext
 
 
 def check_options(
@@ -121,35 +120,23 @@ def _one(
 
 
 def build_solution(
-    backend: Backend,
-    problem: Problem,
-    c: Compiled,
-    spec: ObjectiveSpec | None,
-    res: SearchResult,
-    extra: list[SearchResult],
-    calls: int,
-    build: float,
-    budget: Budget,
-    strategy: str,
-    options: dict[str, Any],
-    seed: int,
-    note: str,
-    timeout: float | None,
+    backend: Backend, ctx: SolveContext, res: SearchResult, extra: list[SearchResult]
 ) -> Solution:
     """The Solution (with alternatives) of one solve."""
     common = {
         "backend": backend.name,
         "backend_version": backend.version(),
-        "strategy": strategy,
-        "options": {**options, "timeout": timeout},
-        "seed": seed,
+        "strategy": ctx.strategy,
+        "options": {**ctx.options, "timeout": ctx.timeout},
+        "seed": ctx.seed,
     }
-    res.message = join_messages(note, res.message)
-    sol = _one(backend, problem, c, spec, res, common)
-    sol.alternatives = [_one(backend, problem, c, spec, r, common) for r in extra]
-    sol.solver_calls = calls
-    sol.build_time = round(build, 6)
-    sol.solve_time = round(max(0.0, budget.elapsed() - build), 6)
+    res.message = join_messages(ctx.note, res.message)
+    p, c, spec = ctx.problem, ctx.compiled, ctx.spec
+    sol = _one(backend, p, c, spec, res, common)
+    sol.alternatives = [_one(backend, p, c, spec, r, common) for r in extra]
+    sol.solver_calls = ctx.calls
+    sol.build_time = round(ctx.build_seconds, 6)
+    sol.solve_time = round(max(0.0, ctx.budget.elapsed() - ctx.build_seconds), 6)
     return sol
 
 

@@ -16,7 +16,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from smugkit.backends.base import Budget
+from smugkit.backends.budget import Budget
 from smugkit.backends.objective import ObjectiveSpec
 
 STRATEGIES = ("binary", "linear-up", "linear-down")

@@ -11,20 +11,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from smugkit.backends.base import Backend, Budget
+from smugkit.backends.base import Backend, Budget, SolveContext
 from smugkit.backends.forked import forked_call
 from smugkit.backends.lowering import Lowered, Lowerer, TermBuilder
-from smugkit.backends.objective import ObjectiveSpec, objective_spec
-from smugkit.backends.results import (
-    build_solution,
-    check_options,
-    join_messages,
-    keep_incumbent,
-    prepare_incumbent,
-)
+from smugkit.backends.objective import ObjectiveSpec
+from smugkit.backends.results import join_messages, keep_incumbent
 from smugkit.backends.search import STRATEGIES, SearchResult, Session, minimize, next_best
 from smugkit.dsl.problem import Compiled, Problem
-from smugkit.dsl.solution import Solution
 
 
 class Engine:
@@ -187,74 +180,36 @@ class SmtBackend(Backend):
         """Native optimisation (result, solver calls, build seconds); backends that declare it override this."""
         raise NotImplementedError
 
-    def solve(
-        self,
-        problem: Problem,
-        *,
-        timeout: float | None,
-        strategy: str | None,
-        num_solutions: int,
-        seed: int,
-        incumbent: dict[str, Any] | None,
-        options: dict[str, Any],
-    ) -> Solution:
+    def choices(self) -> dict[str, tuple[Any, ...]]:
+        return {
+            "binary_as": ("int", "bool"),
+            "bound_mode": self.bound_modes,
+            "int_rows": (True, False),
+            **self.engine_options,
+        }
+
+    def run(self, ctx: SolveContext) -> tuple[SearchResult, list[SearchResult]]:
         """Lower the problem, then minimise by search (or natively) within the budget."""
-        budget = Budget(timeout)
-        c = problem.compile()
-        spec = objective_spec(c)
-        if strategy is None:  # a rational objective cannot be bisected: use the native optimiser if any
-            rational = spec is not None and not spec.integral
-            strategy = (
-                "native" if rational and self.capabilities.native_optimization else self.default_strategy
-            )
-        opts = check_options(
-            self,
-            strategy,
-            options,
-            {
-                "binary_as": ("int", "bool"),
-                "bound_mode": self.bound_modes,
-                "int_rows": (True, False),
-                **self.engine_options,
-            },
-        )
-        inc, note = prepare_incumbent(problem, c, spec, incumbent)
-        if strategy == "native" and num_solutions == 1 and spec is not None:
-            res, calls, build = self.native(problem, c, spec, budget, seed, opts)
-            res = keep_incumbent(res, inc)
-            return build_solution(
-                self, problem, c, spec, res, [], calls, build, budget, strategy, opts, seed, note, timeout
-            )
+        c, spec, opts, inc = ctx.compiled, ctx.spec, ctx.options, ctx.incumbent
+        if ctx.strategy == "native" and ctx.num_solutions == 1 and spec is not None:
+            res, ctx.calls, ctx.build_seconds = self.native(ctx.problem, c, spec, ctx.budget, ctx.seed, opts)
+            return keep_incumbent(res, inc), []
         t0 = time.perf_counter()
-        engine = self.make_engine(c, seed, opts)
+        engine = self.make_engine(c, ctx.seed, opts)
         lw = Lowerer(c, engine.builder, opts.get("binary_as", "int"), opts.get("int_rows", True))
         lowered = lw.lower(spec)
         mode = opts.get("bound_mode", self.default_bound_mode)
         if mode != "fresh":
             engine.assert_many(lowered.assertions)
-        build = time.perf_counter() - t0
+        ctx.build_seconds = time.perf_counter() - t0
         session = SmtSession(engine, lw, lowered, spec, mode)
-        search = "binary" if strategy == "native" else strategy
-        if search not in STRATEGIES:
-            search = "binary"
-        res = minimize(session, spec, search, budget, inc)
+        search = ctx.strategy if ctx.strategy in STRATEGIES else "binary"
+        res = minimize(session, spec, search, ctx.budget, inc)
         res.message = join_messages(res.message, engine.message)
         extra = (
-            next_best(session, spec, search, budget, res, num_solutions - 1) if lowered.decision.size else []
+            next_best(session, spec, search, ctx.budget, res, ctx.num_solutions - 1)
+            if lowered.decision.size
+            else []
         )
-        return build_solution(
-            self,
-            problem,
-            c,
-            spec,
-            res,
-            extra,
-            session.calls,
-            build,
-            budget,
-            strategy,
-            opts,
-            seed,
-            note,
-            timeout,
-        )
+        ctx.calls = session.calls
+        return res, extra

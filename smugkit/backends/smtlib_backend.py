@@ -14,24 +14,16 @@ import sys
 import time
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from smugkit.backends import sexpr
-from smugkit.backends.base import Backend, Budget, Capabilities
-from smugkit.backends.objective import ObjectiveSpec, objective_spec
-from smugkit.backends.results import (
-    build_solution,
-    check_options,
-    join_messages,
-    keep_incumbent,
-    prepare_incumbent,
-)
+from smugkit.backends.base import Backend, Capabilities, SolveContext
+from smugkit.backends.objective import ObjectiveSpec
+from smugkit.backends.results import join_messages, keep_incumbent
 from smugkit.backends.search import STRATEGIES, SearchResult, Session, minimize, next_best
-from smugkit.dsl.problem import Problem
 from smugkit.dsl.smtlib import SmtWriter, int_lit, real_lit
-from smugkit.dsl.solution import Solution
 
 
 def default_command() -> list[str] | None:
@@ -176,98 +168,47 @@ class SmtlibBackend(Backend):
             return "SMT-LIB 2.6 writer"
         return f"SMT-LIB 2.6 via {out.strip() or cmd[0]}"
 
-    def solve(
-        self,
-        problem: Problem,
-        *,
-        timeout: float | None,
-        strategy: str | None,
-        num_solutions: int,
-        seed: int,
-        incumbent: dict[str, Any] | None,
-        options: dict[str, Any],
-    ) -> Solution:
+    option_choices: ClassVar[dict[str, tuple[Any, ...]]] = {"binary_as": ("int", "bool")}
+    free_options = ("command", "write")
+
+    def run(self, ctx: SolveContext) -> tuple[SearchResult, list[SearchResult]]:
         """Write the script (``write=path``) and/or solve with ``command`` (list or string; None: only write)."""
-        budget = Budget(timeout)
         t0 = time.perf_counter()
-        c = problem.compile()
-        spec = objective_spec(c)
-        if strategy is None:  # a rational objective cannot be bisected: use (minimize ...)
-            strategy = "native" if spec is not None and not spec.integral else self.default_strategy
-        opts = check_options(
-            self, strategy, options, {"binary_as": ("int", "bool")}, free=("command", "write")
-        )
-        inc, note = prepare_incumbent(problem, c, spec, incumbent)
-        writer = SmtWriter(c, binary_as=opts.get("binary_as", "int"))
+        opts, spec = ctx.options, ctx.spec
+        writer = SmtWriter(ctx.compiled, binary_as=opts.get("binary_as", "int"))
         if opts.get("write"):
-            Path(opts["write"]).write_text(writer.script(optimize=strategy == "native", get_model=True))
+            Path(opts["write"]).write_text(writer.script(optimize=ctx.strategy == "native", get_model=True))
         command = opts.get("command", "auto")
         command = (
             default_command()
             if command == "auto"
             else (command.split() if isinstance(command, str) else command)
         )
-        opts_out = {**opts, "command": command}
-        build = time.perf_counter() - t0
+        opts["command"] = command
+        ctx.build_seconds = time.perf_counter() - t0
         if not command:
-            res = SearchResult(
-                "unknown",
-                None,
-                None,
-                None,
+            msg = (
                 f"no solver run; script written to {opts.get('write')}"
                 if opts.get("write")
-                else "no external solver command and no write path",
+                else "no external solver command and no write path"
             )
-            return build_solution(
-                self, problem, c, spec, res, [], 0, build, budget, strategy, opts_out, seed, note, timeout
-            )
+            return SearchResult("unknown", None, None, None, msg), []
         session = PipeSession(writer, spec, list(command))
-        if strategy == "native" and spec is not None:
+        if ctx.strategy == "native" and spec is not None:
             # the minimisation form has the objective's sense folded into its sign
             lines = session.base + [f"(minimize {session.obj})"]
-            ans = session.run(lines, budget.remaining())
+            ans = session.run(lines, ctx.budget.remaining())
+            ctx.calls = session.calls
             if ans == "sat":
                 v = session.objective_value()
-                res = SearchResult("optimal", session.model(), v, v, session.message)
-            else:
-                res = SearchResult(
-                    "infeasible" if ans == "unsat" else "unknown", None, None, None, session.message
-                )
-                res = keep_incumbent(res, inc)
-            return build_solution(
-                self,
-                problem,
-                c,
-                spec,
-                res,
-                [],
-                session.calls,
-                build,
-                budget,
-                strategy,
-                opts_out,
-                seed,
-                note,
-                timeout,
+                return SearchResult("optimal", session.model(), v, v, session.message), []
+            res = SearchResult(
+                "infeasible" if ans == "unsat" else "unknown", None, None, None, session.message
             )
-        search = strategy if strategy in STRATEGIES else "binary"
-        res = minimize(session, spec, search, budget, inc)
+            return keep_incumbent(res, ctx.incumbent), []
+        search = ctx.strategy if ctx.strategy in STRATEGIES else "binary"
+        res = minimize(session, spec, search, ctx.budget, ctx.incumbent)
         res.message = join_messages(res.message, session.message)
-        extra = next_best(session, spec, search, budget, res, num_solutions - 1)
-        return build_solution(
-            self,
-            problem,
-            c,
-            spec,
-            res,
-            extra,
-            session.calls,
-            build,
-            budget,
-            strategy,
-            opts_out,
-            seed,
-            note,
-            timeout,
-        )
+        extra = next_best(session, spec, search, ctx.budget, res, ctx.num_solutions - 1)
+        ctx.calls = session.calls
+        return res, extra
