@@ -90,7 +90,7 @@ class MatMulLeft(Op):
         return f"A{list(self.params['A'].shape)} @ x"
 
 
-def _windows(xp: Array, kernel, strides, dilations) -> Array:
+def window_view(xp: Array, kernel, strides, dilations) -> Array:
     """Strided view ``(B, C, OH, OW, KH, KW)`` of the dilated kernel windows of a padded ``(B,C,H,W)`` array."""
     kh, kw = kernel
     dh, dw = dilations
@@ -100,8 +100,8 @@ def _windows(xp: Array, kernel, strides, dilations) -> Array:
     return v[:, :, ::sh, ::sw, ::dh, ::dw]
 
 
-def _scatter_windows(dcols: Array, padded_shape, kernel, strides, dilations) -> Array:
-    """Adjoint of `_windows`: add ``(B, C, OH, OW, KH, KW)`` window values back into a padded array."""
+def scatter_windows(dcols: Array, padded_shape, kernel, strides, dilations) -> Array:
+    """Adjoint of `window_view`: add ``(B, C, OH, OW, KH, KW)`` window values back into a padded array."""
     out = np.zeros(padded_shape, dtype=dcols.dtype)
     _, _, oh, ow, kh, kw = dcols.shape
     sh, sw = strides
@@ -114,7 +114,7 @@ def _scatter_windows(dcols: Array, padded_shape, kernel, strides, dilations) -> 
     return out
 
 
-class _Spatial2D:
+class Spatial2D:
     """Helpers shared by 2-D windowed ops: fold stack/batch axes and lift 1-D spatial inputs to 2-D."""
 
     def _to4(self, x: Array) -> tuple[Array, tuple[int, ...]]:
@@ -144,7 +144,7 @@ class _Spatial2D:
 
 @register
 @dataclass
-class Conv(Op, _Spatial2D):
+class Conv(Op, Spatial2D):
     """Grouped 2-D (or 1-D) convolution with explicit pads, strides and dilations; depthwise included.
 
     attrs: ``kernel``, ``strides``, ``dilations`` (2-tuples), ``pads4`` (top, left, bottom, right), ``group``,
@@ -169,7 +169,9 @@ class Conv(Op, _Spatial2D):
         x4, lead = self._to4(x)
         w4 = self._w4(w)
         g = self.attrs["group"]
-        cols = _windows(self._pad(x4), self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"])
+        cols = window_view(
+            self._pad(x4), self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]
+        )
         b, c, oh, ow, kh, kw = cols.shape
         m = w4.shape[0]
         cols = cols.reshape(b, g, c // g, oh, ow, kh, kw)
@@ -194,7 +196,7 @@ class Conv(Op, _Spatial2D):
         dcols = np.einsum("bgmij,gmckl->bgcijkl", gy4.reshape(b, g, m // g, oh, ow), wg, optimize=True)
         dcols = dcols.reshape(b, c, oh, ow, kh, kw)
         padded = self._pad(x4).shape
-        gx4 = _scatter_windows(
+        gx4 = scatter_windows(
             dcols, padded, self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]
         )
         return [self._from4(self._unpad(gx4), lead, self.attrs["one_d"])]

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from smugkit.ir.base import Op, register
-from smugkit.ir.linear import _scatter_windows, _Spatial2D, _windows
+from smugkit.ir.linear import Spatial2D, scatter_windows, window_view
 
 
-class _WindowPool(Op, _Spatial2D):
+class _WindowPool(Op, Spatial2D):
     """Pooling over windows: monotone in its input, so the bounds are the images of the box's corners."""
 
     def bounds(self, los, his):
@@ -34,7 +34,7 @@ class MaxPool(_WindowPool):
 
     def _cols(self, x):
         x4, lead = self._to4(x)
-        cols = _windows(
+        cols = window_view(
             self._pad(x4, -np.inf), self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]
         )
         return cols, lead, x4
@@ -50,7 +50,7 @@ class MaxPool(_WindowPool):
         gy4, _ = self._to4(gy)
         onehot = (arg[..., None] == np.arange(kh * kw)).reshape(b, c, oh, ow, kh, kw)
         dcols = onehot * gy4[..., None, None]
-        g = _scatter_windows(
+        g = scatter_windows(
             dcols, self._pad(x4).shape, self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]
         )
         return [self._from4(self._unpad(g), lead, self.attrs["one_d"])]
@@ -75,14 +75,16 @@ class AveragePool(_WindowPool):
             ones = np.pad(ones, ((0, 0), (0, 0), (0, ext[0]), (0, ext[1])))
         else:
             ones = self._pad(np.ones((1, 1) + x4.shape[2:]))
-        cnt = _windows(ones, self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]).sum(
+        cnt = window_view(ones, self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]).sum(
             axis=(4, 5)
         )
         return cnt
 
     def forward(self, x):
         x4, lead = self._to4(x)
-        cols = _windows(self._pad(x4), self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"])
+        cols = window_view(
+            self._pad(x4), self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]
+        )
         y = cols.sum(axis=(4, 5)) / self.divisor(x4)
         return self._from4(y, lead, self.attrs["one_d"])
 
@@ -92,7 +94,7 @@ class AveragePool(_WindowPool):
         kh, kw = self.attrs["kernel"]
         g = gy4 / self.divisor(x4)
         dcols = np.broadcast_to(g[..., None, None], g.shape + (kh, kw))
-        gx = _scatter_windows(
+        gx = scatter_windows(
             dcols, self._pad(x4).shape, self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]
         )
         return [self._from4(self._unpad(gx), lead, self.attrs["one_d"])]

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from smugkit.errors import ModelError
 from smugkit.ir import Network
-from smugkit.ir.linear import _windows
+from smugkit.ir.linear import window_view
 from smugkit.ir.linearize import affine_rows
 from smugkit.units import MaskUnits
 
@@ -56,7 +56,9 @@ def _maxpool_terms(net: Network, node, arg, lo: np.ndarray, hi: np.ndarray, relu
     shape = net.tensors[node.inputs[0]].shape
     idx = np.arange(int(np.prod(shape))).reshape((1,) + shape).astype(np.float64)
     x4, _ = node._to4(idx)
-    cols = _windows(node._pad(x4, -1.0), node.attrs["kernel"], node.attrs["strides"], node.attrs["dilations"])
+    cols = window_view(
+        node._pad(x4, -1.0), node.attrs["kernel"], node.attrs["strides"], node.attrs["dilations"]
+    )
     cols = cols.reshape(-1, cols.shape[-2] * cols.shape[-1]).astype(np.int64)  # outputs x window positions
     n_out = cols.shape[0]
     first = cols[np.arange(n_out), np.argmax(cols >= 0, axis=1)]
