@@ -415,7 +415,7 @@ class _AveragePool:
         in4 = _four(n.xshapes[0], a["one_d"])
         out4 = _four(n.yshape, a["one_d"])
         ones = np.ones((1, 1) + tuple(a["kernel"]), F32)
-        inv = 1.0 / n.op._divisor(np.zeros((1,) + in4))  # (1, 1, OH, OW): counts as the IR defines them
+        inv = 1.0 / n.op.divisor(np.zeros((1,) + in4))  # (1, 1, OH, OW): counts as the IR defines them
         return a, (1,) + in4[1:], (1,) + out4[1:], ones, inv
 
     @staticmethod
