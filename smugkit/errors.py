@@ -41,3 +41,7 @@ class SolverUnavailable(SolverError):
 
 class GradientError(SmugkitError):
     """A gradient or attribution cannot be computed as asked."""
+
+
+class ResourceError(SmugkitError):
+    """An input or model would need more memory than the limit allows (see `smugkit.guard`)."""

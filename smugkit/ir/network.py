@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from smugkit.errors import InputError, ModelError
+from smugkit.guard import check_shape
 from smugkit.ir.base import Array, Op
 
 ACTIVATIONS = ("Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh")
@@ -236,6 +237,13 @@ class Network:
                 last_use[t] = i
         keep = set(wanted) | set(values)
         stack = next(iter(values.values())).shape[0] if values else 1
+        if order:  # the largest tensor, held with its input at once, for every point of the stack
+            big = max(order, key=lambda n: self.tensors[n.output].size)
+            check_shape(
+                (stack, *self.tensors[big.output].shape),
+                f"a forward pass over {stack} point(s): tensor {big.output!r} ({big.op_type} {big.name!r})",
+                count=2,
+            )
         for i, n in enumerate(order):
             try:
                 y = n.forward(*(values[t] for t in n.inputs))

@@ -9,6 +9,7 @@ import numpy as np
 import onnx
 
 from smugkit.errors import ModelError
+from smugkit.guard import check_shape
 from smugkit.ir import Op
 
 
@@ -70,6 +71,7 @@ class Context:
         """Append an op and record its output shape by evaluating it on zeros."""
         ins = []
         for t in op.inputs:
+            check_shape(self.shapes[t], f"{self.label}: input {t!r} of node {op.name!r} ({op.op_type})")
             dt = np.int64 if self.dtypes.get(t, "float32").startswith("int") else np.float64
             ins.append(np.zeros((1,) + self.shapes[t], dtype=dt))
         try:

@@ -21,15 +21,28 @@ from smugkit.frontends.onnx.reader import (
     inferred_shapes,
     read_model,
 )
+from smugkit.guard import check_shape
 from smugkit.ir import Network, TensorInfo
 from smugkit.ir import shape_ops as so
 from smugkit.ir.network import ModelOrigin
 
+#: exceptions a converter may raise on attribute or input values outside the spec; they become a ModelError
+#: naming the node and op (converters check what they read by raising ValueError with a plain message)
+INVALID = (ValueError, IndexError, KeyError, TypeError, ArithmeticError, UnicodeDecodeError)
+
 
 def load_model(
-    source: ModelSource, *, input_shapes: dict[str, tuple[int, ...]] | None = None, batch_size: int = 1
+    source: ModelSource,
+    *,
+    input_shapes: dict[str, tuple[int, ...]] | None = None,
+    batch_size: int = 1,
+    allow_nonfinite: bool = False,
 ) -> Network:
-    """Read an ONNX model into a `Network` with static shapes (symbolic batch axes become ``batch_size``)."""
+    """Read an ONNX model into a `Network` with static shapes (symbolic batch axes become ``batch_size``).
+
+    Weights holding NaN or Inf are a `ModelError` (explanations of such a model mean nothing) unless
+    ``allow_nonfinite`` is set; tensors larger than the memory limit are a `ResourceError` (`smugkit.guard`).
+    """
     model, label, _ = read_model(source)
     graph = model.graph
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
@@ -42,8 +55,9 @@ def load_model(
     ctx = Context(label=label, opset=opset)
     ctx.notes.extend(cut_notes)
     for t in graph.initializer:
-        ctx.consts[t.name] = numpy_helper.to_array(t)
+        ctx.consts[t.name] = _initializer(t, label, allow_nonfinite)
     for i in inputs:
+        check_shape(shapes[i.name], f"{label}: input {i.name!r}")
         ctx.shapes[i.name] = shapes[i.name]
         ctx.dtypes[i.name] = dtype_name(i.type.tensor_type.elem_type)
     for n in nodes:
@@ -64,17 +78,27 @@ def load_model(
         if node.domain not in ("", "ai.onnx"):
             ctx.reject(node, name, f"{node.domain}.{node.op_type}")
             continue
-        if all(ctx.is_const(i) for i in ins) and node.op_type not in ("Dropout",):
-            fold_constant(ctx, node, name)
-            continue
-        if node.op_type == "Shape":
-            shape_of(ctx, node)
-            continue
+        for o in node.output:
+            if o in inferred:
+                check_shape(inferred[o], f"{label}: output {o!r} of node {name!r} ({node.op_type})")
+        const = all(ctx.is_const(i) for i in ins) and node.op_type not in ("Dropout",)
         fn = CONVERTERS.get(node.op_type)
-        if fn is None:
+        if fn is None and not const and node.op_type != "Shape":
             ctx.reject(node, name, node.op_type)
             continue
-        fn(ctx, node, name, attrs(node))
+        try:
+            if const:
+                fold_constant(ctx, node, name)
+                continue
+            if node.op_type == "Shape":
+                shape_of(ctx, node)
+                continue
+            fn(ctx, node, name, attrs(node))
+        except INVALID as e:
+            raise ModelError(
+                f"{label}: node {name!r} ({node.op_type}) has attributes or inputs outside what the op "
+                f"allows: {type(e).__name__}: {e}"
+            ) from e
         for o in node.output:
             r = ctx.resolve(o)
             if o and r in ctx.shapes and o in inferred and inferred[o] != ctx.shapes[r]:
@@ -85,6 +109,24 @@ def load_model(
     if ctx.unsupported:
         raise UnsupportedOpError(ctx.unsupported, label)
     return _assemble(ctx, inputs, outputs, post, model)
+
+
+def _initializer(t: onnx.TensorProto, label: str, allow_nonfinite: bool) -> np.ndarray:
+    """An initializer's value, checked: its size against its dims, the memory limit, finiteness."""
+    check_shape(t.dims, f"{label}: initializer {t.name!r}")
+    try:
+        value = numpy_helper.to_array(t)
+    except INVALID as e:
+        raise ModelError(
+            f"{label}: initializer {t.name!r} (dims {list(t.dims)}) cannot be read: {type(e).__name__}: {e}"
+        ) from e
+    if value.dtype.kind == "f" and not allow_nonfinite and not np.all(np.isfinite(value)):
+        bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
+        raise ModelError(
+            f"{label}: initializer {t.name!r} holds {bad} NaN/Inf value(s); explanations of such a model are "
+            f"meaningless (load_model(..., allow_nonfinite=True) accepts it anyway)"
+        )
+    return value
 
 
 def _needed_nodes(graph: onnx.GraphProto, outputs: list[str]) -> list[onnx.NodeProto]:

@@ -35,7 +35,7 @@ def read_model(source: ModelSource) -> tuple[onnx.ModelProto, str, Path | None]:
     sort_nodes(model.graph, label)
     try:
         onnx.checker.check_model(model)
-    except onnx.checker.ValidationError as e:
+    except (onnx.checker.ValidationError, UnicodeDecodeError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelError(f"{label}: invalid ONNX model: {first}") from e
     return model, label, base

@@ -29,7 +29,8 @@ def spatial(a: dict, in_shape: tuple[int, ...], kernel: list[int], ceil_mode: bo
     dil = list(a.get("dilations", [1] * nsp))
     pads = list(a.get("pads", [0] * 2 * nsp))
     auto = a.get("auto_pad", b"NOTSET")
-    auto = auto.decode() if isinstance(auto, bytes) else auto
+    auto = auto.decode("utf-8", "replace") if isinstance(auto, bytes) else auto
+    _check_spatial(nsp, kernel, strides, dil, pads, auto)
     size = in_shape[2:]
     eff = [(k - 1) * d + 1 for k, d in zip(kernel, dil)]
     if auto in ("SAME_UPPER", "SAME_LOWER"):
@@ -67,6 +68,28 @@ def spatial(a: dict, in_shape: tuple[int, ...], kernel: list[int], ceil_mode: bo
         "one_d": False,
         "ceil_extra": tuple(extra),
     }
+
+
+def _check_spatial(nsp: int, kernel, strides, dil, pads, auto) -> None:
+    """Attribute values outside the ONNX spec are refused, never interpreted (ValueError, named by the caller)."""
+    for label, values, n, low in (
+        ("kernel_shape", kernel, nsp, 1),
+        ("strides", strides, nsp, 1),
+        ("dilations", dil, nsp, 1),
+        ("pads", pads, 2 * nsp, 0),
+    ):
+        if len(values) != n or any(int(v) < low for v in values):
+            raise ValueError(f"{label}={list(values)} must hold {n} values >= {low} for {nsp} spatial axes")
+    if auto not in ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"):
+        raise ValueError(f"auto_pad={auto!r} is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID")
+
+
+def flag(a: dict, key: str) -> bool:
+    """A 0/1 attribute (ceil_mode, count_include_pad); any other value is refused, not read as true."""
+    v = a.get(key, 0)
+    if v not in (0, 1):
+        raise ValueError(f"{key}={v!r} must be 0 or 1")
+    return bool(v)
 
 
 def axes(ctx: Context, node: onnx.NodeProto, a: dict) -> list[int] | None:

@@ -7,13 +7,17 @@ import onnx
 
 from smugkit.frontends.onnx.context import Context
 from smugkit.frontends.onnx.converters.common import F64
+from smugkit.guard import check_bytes, nbytes
 from smugkit.ir import shape_ops as so
 
 
 def _index_op(ctx: Context, name, kind, operands, fn, output, extra_fill=None) -> None:
     """Lower a data-movement op to `IndexMap` by applying ``fn`` to arrays of source positions."""
     var = [ctx.resolve(t) for t, is_const in operands if not is_const]
-    sizes = [int(np.prod(ctx.shapes[v])) for v in var]
+    sizes = [nbytes(ctx.shapes[v], 1) for v in var]
+    check_bytes(
+        8 * (sum(sizes) + sum(ctx.const(t).size for t, c in operands if c)), f"{ctx.label}: {kind} {name!r}"
+    )
     total = sum(sizes)
     pos, fills, start, fstart = [], [], 0, total
     vi = 0

@@ -97,7 +97,13 @@ def conv(ctx: Context, node: onnx.NodeProto, name: str, a: dict) -> None:
     attrs = spatial(a, ctx.shapes[x], list(a.get("kernel_shape", w.shape[2:])))
     if attrs is None:
         return ctx.reject(node, name, f"Conv with {len(ctx.shapes[x]) - 2} spatial axes")
-    attrs["group"] = a.get("group", 1)
+    group = a.get("group", 1)
+    channels = ctx.shapes[x][1]
+    if group < 1 or channels % group or w.ndim != len(ctx.shapes[x]) or w.shape[1] * group != channels:
+        raise ValueError(
+            f"group={group} and weight shape {list(w.shape)} do not fit {channels} input channels"
+        )
+    attrs["group"] = group
     attrs.pop("ceil_extra")
     params = {"W": w} if b is None else {"W": w, "b": b}
     ctx.add(lin.Conv(name=name, inputs=[x], output=node.output[0], params=params, attrs=attrs))

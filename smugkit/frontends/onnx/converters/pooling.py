@@ -5,7 +5,7 @@ from __future__ import annotations
 import onnx
 
 from smugkit.frontends.onnx.context import Context
-from smugkit.frontends.onnx.converters.common import axes, spatial
+from smugkit.frontends.onnx.converters.common import axes, flag, spatial
 from smugkit.ir import pooling as pool
 from smugkit.ir import shape_ops as so
 
@@ -15,14 +15,14 @@ def pooling(ctx: Context, node: onnx.NodeProto, name: str, a: dict) -> None:
     if len(node.output) > 1 and node.output[1]:
         return ctx.reject(node, name, "MaxPool with an Indices output")
     x = ctx.arg(node, 0)
-    attrs = spatial(a, ctx.shapes[x], list(a["kernel_shape"]), bool(a.get("ceil_mode", 0)))
+    attrs = spatial(a, ctx.shapes[x], list(a["kernel_shape"]), flag(a, "ceil_mode"))
     if attrs is None:
         return ctx.reject(node, name, f"{node.op_type} with {len(ctx.shapes[x]) - 2} spatial axes")
     if node.op_type == "MaxPool":
         attrs.pop("ceil_extra")
         ctx.add(pool.MaxPool(name=name, inputs=[x], output=node.output[0], attrs=attrs))
     else:
-        attrs["count_include_pad"] = bool(a.get("count_include_pad", 0))
+        attrs["count_include_pad"] = flag(a, "count_include_pad")
         ctx.add(pool.AveragePool(name=name, inputs=[x], output=node.output[0], attrs=attrs))
 
 
