@@ -62,6 +62,14 @@ def _out_dir(args, stem: str) -> Path:
     return Path(f"smugkit-out-{stem}-{k}")
 
 
+def _check_pictures(args) -> None:
+    """Pictures need matplotlib: say so before any work starts."""
+    if not getattr(args, "no_pictures", True):
+        from smugkit.attribution.visualize import require_pictures
+
+        require_pictures()
+
+
 def _run_explain(net, x, args, stem: str) -> int:
     from smugkit.attribution.smug import SmugConfig, explain
 
@@ -93,6 +101,7 @@ class _Progress:
 
 
 def cmd_explain(args) -> int:
+    _check_pictures(args)
     from smugkit.frontends import load_model
     from smugkit.units.inputs import read_input
 
@@ -116,6 +125,7 @@ def _method_options(pairs: list[str]) -> dict:
 
 
 def cmd_attribute(args) -> int:
+    _check_pictures(args)
     import numpy as np
 
     from smugkit.attribution import attribute
@@ -168,6 +178,7 @@ def cmd_methods(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    _check_pictures(args)
     from smugkit import zoo
     from smugkit.frontends import load_model
 
@@ -237,6 +248,7 @@ def _names(text: str, what: str) -> list[str]:
 
 
 def cmd_evaluate(args) -> int:
+    _check_pictures(args)
     from smugkit import zoo
     from smugkit.evaluation import evaluate_methods, load_data
     from smugkit.evaluation.runner import format_table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
 
 from smugkit.errors import ModelError, UnsupportedOpError
@@ -88,13 +89,11 @@ def format_summary(s: dict) -> str:
     )
     rows = [("#", "node", "op", "output shape", "params", "details")]
     rows += [
-        (str(i), L["node"][:40], L["op"], str(L["shape"]), f"{L['params']:,}", L["details"][:60])
+        (str(i), L["node"], L["op"], str(L["shape"]), f"{L['params']:,}", L["details"])
         for i, L in enumerate(s["layers"])
     ]
-    widths = [max(len(r[c]) for r in rows) for c in range(5)]
     lines.append("")
-    for r in rows:
-        lines.append("  ".join(v.ljust(w) for v, w in zip(r, widths)) + "  " + r[5])
+    lines.extend(_table(rows, wrap={1: 40, 5: 80}))
     fl = s["first_layer"]
     lines.append("")
     if "error" in fl:
@@ -108,3 +107,21 @@ def format_summary(s: dict) -> str:
     for n in s["notes"]:
         lines.append(f"note: {n}")
     return "\n".join(lines)
+
+
+def _table(rows: list[tuple[str, ...]], wrap: dict[int, int]) -> list[str]:
+    """Rows as aligned columns; the columns in ``wrap`` wrap at their width instead of being cut."""
+    cells = [
+        [
+            textwrap.wrap(v, wrap[c], break_on_hyphens=False) or [""] if c in wrap else [v]
+            for c, v in enumerate(r)
+        ]
+        for r in rows
+    ]
+    widths = [max(len(line) for r in cells for line in r[c]) for c in range(len(rows[0]))]
+    out = []
+    for r in cells:
+        for k in range(max(len(c) for c in r)):
+            parts = [(c[k] if k < len(c) else "").ljust(w) for c, w in zip(r, widths)]
+            out.append("  ".join(parts).rstrip())
+    return out

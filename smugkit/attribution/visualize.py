@@ -9,6 +9,16 @@ import numpy as np
 from smugkit.errors import SmugkitError
 
 
+def require_pictures() -> None:
+    """Fail before any work when PNG output is asked for and matplotlib is missing (not after a long solve)."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise SmugkitError(
+            "PNG output needs matplotlib: pip install 'smugkit[viz]' (or pass --no-pictures for JSON only)"
+        )
+
+
 def _figure(image: np.ndarray):
     try:
         from matplotlib.figure import Figure

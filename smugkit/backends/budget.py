@@ -8,6 +8,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
+class BudgetExpired(Exception):
+    """Raised from inside a long build step (term construction) when the deadline passes."""
+
+
 class Budget:
     """A wall-clock deadline shared by every solver call of one solve."""
 
@@ -23,6 +27,11 @@ class Budget:
     def expired(self) -> bool:
         """True once the deadline has passed."""
         return self.remaining() <= 0.0
+
+    def check(self, what: str) -> None:
+        """Raise `BudgetExpired` naming ``what`` was under way once the deadline has passed."""
+        if self.expired():
+            raise BudgetExpired(f"the {self.seconds:g} s budget ran out while {what}")
 
     def elapsed(self) -> float:
         """Seconds since the budget started."""

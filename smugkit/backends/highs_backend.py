@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from smugkit.backends.base import Backend, Budget, Capabilities, SolveContext
+from smugkit.backends.budget import BudgetExpired
 from smugkit.backends.objective import ObjectiveSpec
 from smugkit.backends.results import join_messages, prepare_incumbent
 from smugkit.backends.search import SearchResult
@@ -362,8 +363,12 @@ class HighsBackend(Backend):
         from smugkit.backends.smt_common import SmtSession
 
         eng = get_backend(prover).make_engine(c, seed, {})
-        lw = Lowerer(c, eng.builder)
-        lowered = lw.lower(spec)
+        lw = Lowerer(c, eng.builder, budget=budget)
+        try:
+            lowered = lw.lower(spec)
+        except BudgetExpired as e:
+            res.message = join_messages(res.message, f"not proven exactly by {prover}: {e}.")
+            return res, 0
         session = SmtSession(eng, lw, lowered, spec, "fresh")
         ans = session.check(("<=", res.value - 1), budget.remaining())
         if ans == "unsat":

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from smugkit.backends.budget import Budget
 from smugkit.backends.objective import ObjectiveSpec
 from smugkit.dsl.domains import Domain
 from smugkit.dsl.problem import Compiled
@@ -52,8 +53,16 @@ class Lowered:
 class Lowerer:
     """Builds terms for one compiled problem with one TermBuilder."""
 
-    def __init__(self, c: Compiled, tb: TermBuilder, binary_as: str = "int", int_rows: bool = True) -> None:
+    def __init__(
+        self,
+        c: Compiled,
+        tb: TermBuilder,
+        binary_as: str = "int",
+        int_rows: bool = True,
+        budget: Budget | None = None,
+    ) -> None:
         self.c, self.tb = c, tb
+        self.budget = budget  # term building counts against the solve's budget (it can take minutes)
         self.int_rows = int_rows
         self.is_bool = np.array(
             [d is Domain.BOOL or (d is Domain.BINARY and binary_as == "bool") for d in c.domain], dtype=bool
@@ -136,6 +145,8 @@ class Lowerer:
         c, out = self.c, []
         A = c.A
         for r in range(c.m):
+            if r % 64 == 0:
+                self._tick(f"building solver terms (row {r} of {c.m})")
             lo, hi = A.indptr[r], A.indptr[r + 1]
             out.append(
                 self.row(A.indices[lo:hi].tolist(), A.data[lo:hi].tolist(), float(c.b[r]), _OPS[c.sense[r]])
@@ -143,6 +154,8 @@ class Lowerer:
         for rl in c.relus:
             R = rl.R
             for i in range(rl.out.size):
+                if i % 64 == 0:
+                    self._tick(f"building solver terms (ReLU {i} of {rl.out.size})")
                 lo, hi = R.indptr[i], R.indptr[i + 1]
                 arg = self.real_sum(R.indices[lo:hi].tolist(), R.data[lo:hi].tolist(), float(rl.r[i]))
                 y = self.cols[int(rl.out[i])]
@@ -154,6 +167,10 @@ class Lowerer:
                     pos = self.tb.cmp(">=", arg, self._rzero)
                     out.append(self.tb.cmp("=", y, self.tb.ite(pos, arg, self._rzero)))
         return out
+
+    def _tick(self, what: str) -> None:
+        if self.budget is not None:
+            self.budget.check(what)
 
     def objective(self, spec: ObjectiveSpec | None) -> Any | None:
         """The minimised objective term (Int when the objective is integral)."""

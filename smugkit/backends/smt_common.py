@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from smugkit.backends.base import Backend, Budget, SolveContext
+from smugkit.backends.budget import BudgetExpired
 from smugkit.backends.forked import forked_call
 from smugkit.backends.lowering import Lowered, Lowerer, TermBuilder
 from smugkit.backends.objective import ObjectiveSpec
@@ -196,8 +197,12 @@ class SmtBackend(Backend):
             return keep_incumbent(res, inc), []
         t0 = time.perf_counter()
         engine = self.make_engine(c, ctx.seed, opts)
-        lw = Lowerer(c, engine.builder, opts.get("binary_as", "int"), opts.get("int_rows", True))
-        lowered = lw.lower(spec)
+        lw = Lowerer(c, engine.builder, opts.get("binary_as", "int"), opts.get("int_rows", True), ctx.budget)
+        try:
+            lowered = lw.lower(spec)
+        except BudgetExpired as e:
+            ctx.build_seconds = time.perf_counter() - t0
+            return keep_incumbent(SearchResult("unknown", None, None, None, f"{e}."), inc), []
         mode = opts.get("bound_mode", self.default_bound_mode)
         if mode != "fresh":
             engine.assert_many(lowered.assertions)

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from smugkit.backends.base import Budget, Capabilities, watchdog
+from smugkit.backends.budget import BudgetExpired
 from smugkit.backends.lowering import Lowerer
 from smugkit.backends.objective import ObjectiveSpec
 from smugkit.backends.search import SearchResult
@@ -197,8 +198,11 @@ class Z3Backend(SmtBackend):
         ctx = z3.Context()
         opt = z3.Optimize(ctx=ctx)
         opt.set("random_seed", int(seed))
-        lw = Lowerer(c, Z3Builder(z3, ctx), options.get("binary_as", "int"))
-        lowered = lw.lower(spec)
+        lw = Lowerer(c, Z3Builder(z3, ctx), options.get("binary_as", "int"), budget=budget)
+        try:
+            lowered = lw.lower(spec)
+        except BudgetExpired as e:
+            return SearchResult("unknown", None, None, None, f"{e}."), 0, time.perf_counter() - t0
         opt.add(lowered.assertions)
         handle = opt.minimize(lowered.objective)
         build = time.perf_counter() - t0

@@ -8,7 +8,7 @@ import pytest
 from smugkit import guard
 from smugkit.errors import InputError, ModelError, ResourceError
 from smugkit.frontends import load_model
-from tests.frontends.test_onnx_frontend import make, mlp, node, w
+from tests.frontends.test_onnx_frontend import _external, make, mlp, node, w
 
 
 @pytest.fixture
@@ -80,3 +80,34 @@ def test_memory_limit_setting_is_validated(monkeypatch):
 def test_garbage_bytes_are_a_model_error():
     with pytest.raises(ModelError):
         load_model(b"\x08\x07garbage-not-a-model" * 3)
+
+
+# -- external data escape routes --------------------------------------------------------------------------
+def test_symlink_inside_the_folder_pointing_out_is_refused(tmp_path, rng):
+    path = _external(tmp_path, rng, "w.bin")
+    outside = tmp_path / "secret.bin"
+    (path.parent / "w.bin").rename(outside)
+    (path.parent / "w.bin").symlink_to(outside)
+    with pytest.raises(ModelError, match="outside"):
+        load_model(path)
+
+
+def test_model_file_that_is_a_symlink_reads_data_beside_its_target_only(tmp_path, rng):
+    path = _external(tmp_path, rng, "w.bin")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link = elsewhere / "m.onnx"
+    link.symlink_to(path)
+    assert load_model(link)(np.ones((1, 4), np.float32)).shape == (1, 3)  # the data beside the real file
+    (path.parent / "w.bin").unlink()
+    (elsewhere / "w.bin").write_bytes(b"\0" * 48)  # data planted beside the link is never read
+    with pytest.raises(ModelError, match="missing"):
+        load_model(link)
+
+
+def test_external_data_shorter_than_declared_is_a_model_error(tmp_path, rng):
+    path = _external(tmp_path, rng, "w.bin")
+    data = path.parent / "w.bin"
+    data.write_bytes(data.read_bytes()[:20])
+    with pytest.raises(ModelError, match="W"):
+        load_model(path)

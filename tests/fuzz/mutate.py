@@ -209,7 +209,10 @@ def cases(n: int, seed: int, shared: bool = True) -> list[Case]:
             except Exception:  # noqa: BLE001 - an earlier byte mutation made it unparseable: mutate bytes
                 mut = "byte_flip"
                 m = onnx.ModelProto()
-            new = MUTATIONS[mut](m, data, rng)
+            try:
+                new = MUTATIONS[mut](m, data, rng)
+            except Exception:  # noqa: BLE001 - an earlier mutation broke what this one reads: skip it
+                new = None
             if new is not None:
                 data, steps = new, [*steps, mut]
         if steps:

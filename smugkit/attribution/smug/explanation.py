@@ -41,6 +41,7 @@ class Explanation:
     ig: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what a reader must know: trivial answers, proof scope
 
     @property
     def certified(self) -> bool:
@@ -104,5 +105,6 @@ class Explanation:
                     f"{self.timings.get('total', 0):.2f}s"
                 ),
                 f"certificate (onnxruntime): {cert}{keeps}",
+                *(f"note: {n}" for n in self.notes),
             ]
         )

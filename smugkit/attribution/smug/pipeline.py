@@ -124,7 +124,9 @@ def explain(
         problem, backend=backend, timeout=cfg.timeout, num_solutions=cfg.num_solutions, seed=seed
     )
     t_solve = time.perf_counter() - t
-    bits, status = _mask_from(sol, mask_var.name, wins.count, encoding)
+    scores_x = np.asarray(model.scores(x), np.float64).reshape(-1)
+    full_ok = bool(scores_x[label] - np.delete(scores_x, label).max() >= delta)
+    bits, status = _mask_from(sol, mask_var.name, wins.count, encoding, full_ok)
     alternatives = [
         np.rint(np.asarray(a[mask_var.name])).astype(int).reshape(-1).tolist()
         for a in sol.alternatives
@@ -201,7 +203,52 @@ def explain(
             "total": time.perf_counter() - t_start,
         },
         versions=versions(backend=sol.to_dict().get("backend_version")),
+        notes=honesty_notes(
+            bits,
+            label,
+            int(model.probs(wins.apply(x, np.zeros(wins.count), mask_value)).reshape(-1).argmax()),
+            scores[kept],
+            active.size,
+            encoding,
+            fallback=(getattr(sol, "assignment", None) or {}).get(mask_var.name) is None,
+        ),
     )
+
+
+def honesty_notes(
+    bits: np.ndarray,
+    label: int,
+    blank_label: int,
+    kept_scores: np.ndarray,
+    constrained: int,
+    encoding: str,
+    fallback: bool = False,
+) -> list[str]:
+    """What a reader must know before trusting a mask: an empty or trivial answer, and what was proved."""
+    notes = []
+    if fallback:
+        notes.append("the solver found no mask within its budget: this is the full mask (valid, not minimal)")
+    if blank_label == label:
+        notes.append(
+            f"the model predicts label {label} also on the fully masked input (every window at the mask "
+            f"value): a mask that keeps this label says little about the input"
+        )
+    if int(np.sum(bits)) == 0:
+        notes.append("the mask is empty: the constraints hold with every window masked")
+    zero = int(np.count_nonzero(kept_scores == 0))
+    if zero:
+        notes.append(
+            f"{zero} of the {kept_scores.size} top-k neurons have an IG score of 0 (picked by tie order, "
+            f"not by relevance); {kept_scores.size - zero} were ranked for real"
+        )
+    if encoding == "full":
+        notes.append("the certificate covers the label's logit margin on the masked input (whole network)")
+    else:
+        notes.append(
+            f"the certificate covers the {constrained} constrained first-layer neurons only (those kept and "
+            f"active on the input), not the label"
+        )
+    return notes
 
 
 @dataclass
@@ -268,12 +315,15 @@ def _first_layer_problem(inst: FirstLayerInstance):
     return p, m
 
 
-def _mask_from(sol, name: str, n: int, encoding: str) -> tuple[np.ndarray, str]:
-    """The solver's mask, or the always-feasible full mask when a first-layer solve found none."""
+def _mask_from(sol, name: str, n: int, encoding: str, full_mask_ok: bool) -> tuple[np.ndarray, str]:
+    """The solver's mask, or the full mask when the solver found none in its budget and the full mask is
+    valid (always for the first-layer encoding with gamma < 1; for the full encoding when the label wins by
+    delta on the input itself). The certificate re-checks it like any other mask."""
     a = getattr(sol, "assignment", None) or {}
     if name in a and a[name] is not None:
         return np.rint(np.asarray(a[name], dtype=np.float64)).reshape(-1).astype(int), sol.status
-    if encoding == "first_layer" and sol.status in ("unknown", "feasible"):
+    valid = encoding == "first_layer" or full_mask_ok
+    if valid and sol.status in ("unknown", "feasible"):
         return np.ones(n, dtype=int), "feasible"
     raise ModelError(
         f"no mask found: solver status {sol.status!r}"

@@ -21,7 +21,7 @@ def read_model(source: ModelSource) -> tuple[onnx.ModelProto, str, Path | None]:
         model, label, base = source, "<ModelProto>", None
     elif isinstance(source, bytes | bytearray):
         model, label, base = _parse(bytes(source), "<bytes>"), "<bytes>", None
-    else:
+    elif isinstance(source, str | os.PathLike):
         path = Path(source)
         label = str(path)
         if not path.exists():
@@ -29,6 +29,11 @@ def read_model(source: ModelSource) -> tuple[onnx.ModelProto, str, Path | None]:
         if not path.is_file():
             raise InputError(f"model path is not a file: {path}")
         model, base = _parse(path.read_bytes(), label), path.resolve().parent
+    else:
+        raise InputError(
+            f"a model is an ONNX file path, its bytes, an onnx.ModelProto, a smugkit Network or Model, or a "
+            f"torch.nn.Module with an example input; got {type(source).__name__}"
+        )
     if not model.graph.node and not model.graph.output:
         raise ModelError(f"{label}: not an ONNX model (no graph, nodes or outputs found)")
     _load_external_data(model, label, base)
