@@ -127,6 +127,11 @@ def split(ctx: Context, node: onnx.NodeProto, name: str, a: dict) -> None:
         n = a.get("num_outputs", len(node.output))
         chunk = -(-shape[axis] // n)
         parts = [min(chunk, shape[axis] - i * chunk) for i in range(n)]
+    if len(parts) != len(node.output) or any(q < 0 for q in parts) or sum(parts) != shape[axis]:
+        raise ValueError(
+            f"split sizes {parts} must be {len(node.output)} non-negative sizes summing to the axis {axis} "
+            f"length {shape[axis]}"
+        )
     bounds = np.cumsum([0] + parts)
     for k, out in enumerate(node.output):
         if not out:
