@@ -59,48 +59,55 @@ def _muted_stdout() -> Iterator[None]:
         os.close(saved)
 
 
+def _unit_rows(cols: np.ndarray, n: int) -> sp.csr_matrix:
+    """One row per entry of ``cols`` with a single 1 in that column."""
+    return sp.csr_matrix((np.ones(cols.size), (np.arange(cols.size), cols)), shape=(cols.size, n))
+
+
 def relu_rows(c: Compiled) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
-    """Big-M rows of every ReLU over columns ``[x, d]``: (matrix, row lower, row upper, #d, d lb, d ub)."""
-    rows, lows, highs, n_d = [], [], [], 0
-    inf = np.inf
+    """Big-M rows of every ReLU over columns ``[x, d]``: (matrix, row lower, row upper, #d, d lb, d ub).
+
+    Per ReLU ``y = max(0, arg)`` with ``arg = R x + r`` in ``[lo, hi]``: nothing when ``hi <= 0`` (``y`` is
+    fixed to 0 by its bounds), ``y = arg`` when ``lo >= 0``, else one binary ``d`` and ``y >= arg``,
+    ``y <= arg - lo (1 - d)``, ``y <= hi d``. Built as whole sparse blocks per ReLU layer.
+    """
+    blocks: list[tuple[sp.csr_matrix, sp.csr_matrix | None, np.ndarray, np.ndarray]] = []
+    n_d = 0
     for rl in c.relus:
-        for i, y in enumerate(rl.out.tolist()):
-            lo, hi = float(rl.lo[i]), float(rl.hi[i])
-            arg = rl.R[i]
-            r = float(rl.r[i])
-            ey = sp.csr_matrix(([1.0], ([0], [y])), shape=(1, c.n))
-            if hi <= 0:
-                continue  # y is fixed to 0 by its bounds
-            if lo >= 0:
-                rows.append((ey - arg, None))
-                lows.append(r)
-                highs.append(r)
-                continue
-            if not (np.isfinite(lo) and np.isfinite(hi)):
-                raise ProblemError(
-                    f"relu {rl.name}.{i}: the MILP encoding needs finite pre-activation bounds, "
-                    f"got [{lo}, {hi}]"
-                )
-            d = n_d
-            n_d += 1
-            rows.append((ey - arg, None))  # y >= arg
-            lows.append(r)
-            highs.append(inf)
-            rows.append((ey - arg, (d, -lo)))  # y <= arg - lo (1 - d)
-            lows.append(-inf)
-            highs.append(r - lo)
-            rows.append((ey, (d, -hi)))  # y <= hi d
-            lows.append(-inf)
-            highs.append(0.0)
-    if not rows:
+        lo, hi = np.asarray(rl.lo, np.float64), np.asarray(rl.hi, np.float64)
+        r, out, R = np.asarray(rl.r, np.float64), np.asarray(rl.out, np.int64), sp.csr_matrix(rl.R)
+        live = hi > 0
+        pos, unst = np.flatnonzero(live & (lo >= 0)), np.flatnonzero(live & (lo < 0))
+        bad = unst[~(np.isfinite(lo[unst]) & np.isfinite(hi[unst]))]
+        if bad.size:
+            i = int(bad[0])
+            raise ProblemError(
+                f"relu {rl.name}.{i}: the MILP encoding needs finite pre-activation bounds, got [{lo[i]}, {hi[i]}]"
+            )
+
+        if pos.size:
+            blocks.append((_unit_rows(out[pos], c.n) - R[pos], None, r[pos], r[pos]))
+        if unst.size:
+            k, d = unst.size, np.arange(n_d, n_d + unst.size)
+            diff = _unit_rows(out[unst], c.n) - R[unst]
+            inf = np.full(k, np.inf)
+            blocks.append((diff, None, r[unst], inf))  # y >= arg
+            blocks.append((diff, (d, -lo[unst]), -inf, r[unst] - lo[unst]))  # y <= arg - lo (1 - d)
+            blocks.append((_unit_rows(out[unst], c.n), (d, -hi[unst]), -inf, np.zeros(k)))  # y <= hi d
+            n_d += k
+    if not blocks:
         return sp.csr_matrix((0, c.n)), np.zeros(0), np.zeros(0), 0, np.zeros(0), np.zeros(0)
     mats = []
-    for m, dcoef in rows:
-        extra = sp.csr_matrix((1, n_d))
-        if dcoef is not None:
-            extra = sp.csr_matrix(([dcoef[1]], ([0], [dcoef[0]])), shape=(1, n_d))
+    for m, dcoef, _, _ in blocks:
+        if dcoef is None:
+            extra = sp.csr_matrix((m.shape[0], n_d))
+        else:
+            cols, vals = dcoef
+            extra = sp.csr_matrix((vals, (np.arange(cols.size), cols)), shape=(m.shape[0], n_d))
         mats.append(sp.hstack([m, extra], format="csr"))
-    return sp.vstack(mats, format="csr"), np.array(lows), np.array(highs), n_d, np.zeros(n_d), np.ones(n_d)
+    lows = np.concatenate([b[2] for b in blocks])
+    highs = np.concatenate([b[3] for b in blocks])
+    return sp.vstack(mats, format="csr"), lows, highs, n_d, np.zeros(n_d), np.ones(n_d)
 
 
 class _Model:
