@@ -104,28 +104,34 @@ class SmtSession(Session):
         self._x = np.array([float(int(v)) if isinstance(v, bool) else float(v) for v in vals])
 
     def check(self, bound: tuple[str, int | Fraction] | None, seconds: float) -> str:
-        """One solver call under an optional objective bound."""
+        """One solver call under an optional objective bound, answered within ``seconds`` of this call
+        (term building, push and reset count against them: cvc5 preprocesses at push)."""
         self.calls += 1
         eng = self.engine
+        deadline = time.perf_counter() + seconds
+
+        def left() -> float:
+            return max(0.0, deadline - time.perf_counter())
+
         if self.bound_mode == "fresh":
             eng.reset()
             eng.assert_many(self.permanent)
             if bound is not None:
                 eng.add(self.lw.bound(self.lowered.objective, bound[0], bound[1], self.spec.integral))
-            ans = eng.check([], seconds)
+            ans = eng.check([], left())
         elif bound is None:
-            ans = eng.check([], seconds)
+            ans = eng.check([], left())
         else:
             term = self.lw.bound(self.lowered.objective, bound[0], bound[1], self.spec.integral)
             if self.bound_mode == "assume":
                 self._lits += 1
                 lit = eng.fresh_bool(f"smug.k{self._lits}")
                 eng.add(self.lw.tb.or_([self.lw.tb.not_(lit), term]))
-                ans = eng.check([lit], seconds)
+                ans = eng.check([lit], left())
             else:
                 eng.push()
                 eng.add(term)
-                ans = eng.check([], seconds)
+                ans = eng.check([], left())
                 if ans == "sat":
                     self._capture()
                 eng.pop()
