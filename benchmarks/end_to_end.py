@@ -24,10 +24,10 @@ from pathlib import Path
 T_IMPORT = time.perf_counter()
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's smugkit
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import smugkit  # noqa: E402
-from smugkit.attribution.smug import explain  # noqa: E402
+import smugkit
+from smugkit.attribution.smug import explain
 
 T_IMPORT = time.perf_counter() - T_IMPORT
 
@@ -90,9 +90,13 @@ def section_scale(args) -> None:
     print(f"{'stage':<28}{'seconds':>10}")
     for k in ("ig", "encode", "solve", "certify"):
         print(f"{k:<28}{r[k]:>10.3f}")
-    print(f"{'other (load, forward, maps)':<28}{r['explain'] - sum(r[k] for k in ('ig', 'encode', 'solve', 'certify')):>10.3f}")
+    print(
+        f"{'other (load, forward, maps)':<28}{r['explain'] - sum(r[k] for k in ('ig', 'encode', 'solve', 'certify')):>10.3f}"
+    )
     print(f"{'save (' + str(r['bytes'] // 1024) + ' kB)':<28}{r['save']:>10.3f}")
-    print(f"{'end to end (explain + save)':<28}{e2e:>10.3f}   target <= 5 s: {'met' if e2e <= 5 else 'MISSED'}")
+    print(
+        f"{'end to end (explain + save)':<28}{e2e:>10.3f}   target <= 5 s: {'met' if e2e <= 5 else 'MISSED'}"
+    )
     print(
         f"IG(200) on the first layer, provider {r['provider']}: {r['ig'] / r['fwd']:.1f} one-forward "
         f"equivalents (one onnxruntime forward = {1000 * r['fwd']:.2f} ms); target <= 30"
@@ -122,7 +126,9 @@ def section_full(args) -> None:
         f"\n## full encoding, digits_cnn28 ({bits} bits, window {args.full_window}), HiGHS, "
         f"budget {args.timeout:g}s each, {args.samples} digits"
     )
-    print(f"{'delta':>6} {'certified':>10} {'optimal':>8} {'feasible':>9} {'mask (median)':>14} {'s (median, max)':>16}")
+    print(
+        f"{'delta':>6} {'certified':>10} {'optimal':>8} {'feasible':>9} {'mask (median)':>14} {'s (median, max)':>16}"
+    )
     for delta in (0.0, args.paper_delta):
         rows = []
         for s in range(args.samples):
@@ -150,7 +156,7 @@ def section_full(args) -> None:
             f"{sum(r[1] == 'feasible' for r in rows):>6}/{len(rows):<2} "
             f"{(np.median(sizes) if sizes else float('nan')):>14.0f} {np.median(ts):>8.1f}, {max(ts):>5.1f}"
         )
-    print(f"(SMUG paper, full encoding on MNIST: 41/100 solved)")
+    print("(SMUG paper, full encoding on MNIST: 41/100 solved)")
 
 
 SECTIONS = {"scale": section_scale, "bits": section_bits, "full": section_full}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -69,9 +70,7 @@ def explain(
     from smugkit import backends
 
     backend = cfg.backend or backends.DEFAULT_BACKEND
-    model = Model.of(model, example=x)
-    if model.gradients != cfg.gradients:
-        model = Model(model.network, gradients=cfg.gradients)
+    model = _model_for(model, x, cfg.gradients)
     net = model.network
     x = model_input(net, x)
     lay = detect_layout(net, cfg.layout)
@@ -191,7 +190,7 @@ def explain(
         ig={
             "steps": ig_steps,
             "completeness_error": finite(getattr(ig, "completeness_error", None)),
-            "provider": cfg.gradients,
+            "provider": getattr(model.provider, "describe", lambda: cfg.gradients)(),
         },
         timings={
             "ig": t_ig,
@@ -202,6 +201,28 @@ def explain(
         },
         versions=versions(backend=sol.to_dict().get("backend_version")),
     )
+
+
+_MODELS: dict[tuple, Model] = {}
+
+
+def _model_for(model, x, gradients: str) -> Model:
+    """A `Model` with the asked gradient provider; models loaded from a file are kept (up to 4), so the
+    network, its provider's emitted graphs and sessions are reused by the next explanation of the same file."""
+    key = None
+    if isinstance(model, str | Path) and Path(model).is_file():
+        st = Path(model).stat()
+        key = (str(Path(model).resolve()), st.st_mtime_ns, st.st_size, gradients)
+        if key in _MODELS:
+            return _MODELS[key]
+    m = Model.of(model, example=x)
+    if m.gradients != gradients:
+        m = Model(m.network, gradients=gradients)
+    if key is not None:
+        while len(_MODELS) >= 4:
+            _MODELS.pop(next(iter(_MODELS)))
+        _MODELS[key] = m
+    return m
 
 
 @dataclass
