@@ -59,47 +59,61 @@ def _muted_stdout() -> Iterator[None]:
 
 
 def relu_rows(c: Compiled) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
-    """Big-M rows of every ReLU over columns ``[x, d]``: (matrix, row lower, row upper, #d, d lb, d ub)."""
-    rows, lows, highs, n_d = [], [], [], 0
+    """Big-M rows of every ReLU over columns ``[x, d]``: (matrix, row lower, row upper, #d, d lb, d ub).
+
+    Per neuron, in order: none when inactive (``hi <= 0``, y fixed to 0 by its bounds); ``y = arg`` when active
+    (``lo >= 0``); else ``y >= arg``, ``y <= arg - lo (1 - d)``, ``y <= hi d`` with a new binary ``d``. Built
+    as sparse blocks per ReLU term (one sparse subtraction and index arithmetic), not row by row.
+    """
+    blocks, lows, highs, n_d = [], [], [], 0
     inf = np.inf
     for rl in c.relus:
-        for i, y in enumerate(rl.out.tolist()):
-            lo, hi = float(rl.lo[i]), float(rl.hi[i])
-            arg = rl.R[i]
-            r = float(rl.r[i])
-            ey = sp.csr_matrix(([1.0], ([0], [y])), shape=(1, c.n))
-            if hi <= 0:
-                continue  # y is fixed to 0 by its bounds
-            if lo >= 0:
-                rows.append((ey - arg, None))
-                lows.append(r)
-                highs.append(r)
-                continue
-            if not (np.isfinite(lo) and np.isfinite(hi)):
-                raise ProblemError(
-                    f"relu {rl.name}.{i}: the MILP encoding needs finite pre-activation bounds, "
-                    f"got [{lo}, {hi}]"
-                )
-            d = n_d
-            n_d += 1
-            rows.append((ey - arg, None))  # y >= arg
-            lows.append(r)
-            highs.append(inf)
-            rows.append((ey - arg, (d, -lo)))  # y <= arg - lo (1 - d)
-            lows.append(-inf)
-            highs.append(r - lo)
-            rows.append((ey, (d, -hi)))  # y <= hi d
-            lows.append(-inf)
-            highs.append(0.0)
-    if not rows:
+        lo, hi = np.asarray(rl.lo, np.float64), np.asarray(rl.hi, np.float64)
+        k = lo.size
+        active = (hi > 0) & (lo >= 0)
+        unstable = (hi > 0) & (lo < 0)
+        bad = np.flatnonzero(unstable & ~(np.isfinite(lo) & np.isfinite(hi)))
+        if bad.size:
+            i = int(bad[0])
+            raise ProblemError(
+                f"relu {rl.name}.{i}: the MILP encoding needs finite pre-activation bounds, "
+                f"got [{lo[i]}, {hi[i]}]"
+            )
+        count = active + 3 * unstable
+        first = np.concatenate([[0], np.cumsum(count)[:-1]])
+        n_rows = int(count.sum())
+        d_of = n_d + np.cumsum(unstable) - 1  # d index of each unstable neuron
+        y = np.asarray(rl.out, np.int64)
+        ey = sp.csr_matrix((np.ones(k), (np.arange(k), y)), shape=(k, c.n))
+        M = (ey - sp.csr_matrix(rl.R)).tocoo()  # y - arg, one row per neuron
+        keep = count[M.row] > 0
+        mr, mc, mv = M.row[keep], M.col[keep], M.data[keep]
+        twice = unstable[mr]
+        u = np.flatnonzero(unstable)
+        rows = np.concatenate([first[mr], first[mr[twice]] + 1, first[u] + 2, first[u] + 1, first[u] + 2])
+        cols = np.concatenate([mc, mc[twice], y[u], c.n + d_of[u], c.n + d_of[u]])
+        vals = np.concatenate([mv, mv[twice], np.ones(u.size), -lo[u], -hi[u]])
+        n_d += u.size
+        blocks.append((rows, cols, vals, n_rows))
+        r = np.asarray(rl.r, np.float64)
+        low, up = np.empty(n_rows), np.empty(n_rows)
+        a = np.flatnonzero(active)
+        low[first[a]], up[first[a]] = r[a], r[a]
+        low[first[u]], up[first[u]] = r[u], inf
+        low[first[u] + 1], up[first[u] + 1] = -inf, r[u] - lo[u]
+        low[first[u] + 2], up[first[u] + 2] = -inf, 0.0
+        lows.append(low)
+        highs.append(up)
+    total = sum(b[3] for b in blocks)
+    if not total:
         return sp.csr_matrix((0, c.n)), np.zeros(0), np.zeros(0), 0, np.zeros(0), np.zeros(0)
-    mats = []
-    for m, dcoef in rows:
-        extra = sp.csr_matrix((1, n_d))
-        if dcoef is not None:
-            extra = sp.csr_matrix(([dcoef[1]], ([0], [dcoef[0]])), shape=(1, n_d))
-        mats.append(sp.hstack([m, extra], format="csr"))
-    return sp.vstack(mats, format="csr"), np.array(lows), np.array(highs), n_d, np.zeros(n_d), np.ones(n_d)
+    offsets = np.concatenate([[0], np.cumsum([b[3] for b in blocks])[:-1]])
+    rows = np.concatenate([b[0] + o for b, o in zip(blocks, offsets)])
+    cols = np.concatenate([b[1] for b in blocks])
+    vals = np.concatenate([b[2] for b in blocks])
+    R = sp.csr_matrix((vals, (rows, cols)), shape=(total, c.n + n_d))
+    R.sort_indices()
+    return R, np.concatenate(lows), np.concatenate(highs), n_d, np.zeros(n_d), np.ones(n_d)
 
 
 class _Model:

@@ -118,3 +118,49 @@ def test_png_writer_output_decodes_with_pillow(tmp_path):
     np.testing.assert_array_equal(_read_png(p.read_bytes()), rgb)
     pic = heatmap_rgb(np.eye(8), np.zeros((8, 8, 1)))
     assert pic.shape == (256, 256, 3) and pic.min() >= 0 and pic.max() <= 1
+
+
+def _reference_relu_rows(c):
+    """Big-M rows built neuron by neuron, straight from their definition (the vectorised builder's spec)."""
+    rows, low, up, n_d = [], [], [], 0
+    for rl in c.relus:
+        R = rl.R.toarray()
+        for i, y in enumerate(rl.out.tolist()):
+            lo, hi, r = rl.lo[i], rl.hi[i], rl.r[i]
+            ey = np.zeros(c.n)
+            ey[y] = 1.0
+            if hi <= 0:
+                continue
+            if lo >= 0:
+                rows.append((ey - R[i], None))
+                low.append(r)
+                up.append(r)
+                continue
+            rows += [(ey - R[i], None), (ey - R[i], (n_d, -lo)), (ey, (n_d, -hi))]
+            low += [r, -np.inf, -np.inf]
+            up += [np.inf, r - lo, 0.0]
+            n_d += 1
+    M = np.zeros((len(rows), c.n + n_d))
+    for k, (v, d) in enumerate(rows):
+        M[k, : c.n] = v
+        if d is not None:
+            M[k, c.n + d[0]] = d[1]
+    return M, np.array(low), np.array(up), n_d
+
+
+def test_vectorised_relu_rows_equal_the_row_by_row_definition():
+    from smugkit import zoo
+    from smugkit.attribution.smug.full import full_network_problem
+    from smugkit.backends.highs_backend import relu_rows
+    from smugkit.units import detect_layout, make_windows
+
+    net = load_model(zoo.model_path("digits_cnn8"))
+    x = zoo.sample_inputs(8)[0][0].reshape(net.input.shape)
+    p, _ = full_network_problem(net, x, 3, make_windows(detect_layout(net), 2), 0.0, 0.0)
+    c = p.compile()
+    R, lo, up, n_d, _, _ = relu_rows(c)
+    M, lo2, up2, n_d2 = _reference_relu_rows(c)
+    assert n_d == n_d2 > 0
+    np.testing.assert_array_equal(R.toarray(), M)
+    np.testing.assert_array_equal(lo, lo2)
+    np.testing.assert_array_equal(up, up2)

@@ -119,11 +119,13 @@ def explain(
     say(f"solving with {backend} (budget {cfg.timeout:g}s)")
     t = time.perf_counter()
     # no incumbent: searches warm-start from a greedy mask (the full mask thinned while it stays feasible)
-    sol = backends.solve(
-        problem, backend=backend, timeout=cfg.timeout, num_solutions=cfg.num_solutions, seed=seed
-    )
+    fallback = None
+    if encoding == "full":  # a valid mask before the solve, so a time-out is `feasible`, never empty
+        fallback = full_incumbent(net, x, label, scores, cfg, wins, backend)
+    budget = max(cfg.timeout - (time.perf_counter() - t), 0.05 * cfg.timeout)
+    sol = backends.solve(problem, backend=backend, timeout=budget, num_solutions=cfg.num_solutions, seed=seed)
     t_solve = time.perf_counter() - t
-    bits, status = _mask_from(sol, mask_var.name, wins.count, encoding)
+    bits, status = _mask_from(sol, mask_var.name, wins.count, encoding, fallback)
     alternatives = [
         np.rint(np.asarray(a[mask_var.name])).astype(int).reshape(-1).tolist()
         for a in sol.alternatives
@@ -289,11 +291,49 @@ def _first_layer_problem(inst: FirstLayerInstance):
     return p, m
 
 
-def _mask_from(sol, name: str, n: int, encoding: str) -> tuple[np.ndarray, str]:
-    """The solver's mask, or the always-feasible full mask when a first-layer solve found none."""
+def full_incumbent(net: Network, x, label: int, scores, cfg: SmugConfig, wins: MaskUnits, backend: str):
+    """The smaller of the first-layer SMUG mask and the full mask that keeps ``label`` ahead by ``delta``
+    (checked on the IR in float64; onnxruntime certifies the final mask), or None when neither does."""
+    from smugkit import backends
+
+    def keeps(bits) -> bool:
+        z = net.run(wins.apply(x, bits, cfg.mask_value), [net.output.name])[net.output.name].reshape(-1)
+        m = z[label] - np.delete(z, label).max() if z.size > 1 else np.inf
+        return bool(m > cfg.delta if cfg.strict else m >= cfg.delta)
+
+    best = np.ones(wins.count, dtype=int) if keeps(np.ones(wins.count, dtype=int)) else None
+    try:
+        enc = encode(
+            net,
+            x,
+            label,
+            scores,
+            top_k=min(cfg.top_k, scores.size),
+            gamma=cfg.gamma,
+            windows=wins,
+            mask_value=cfg.mask_value,
+            strict=cfg.strict,
+        )
+        sol = backends.solve(enc.problem, backend=backend, timeout=min(5.0, 0.1 * cfg.timeout), seed=cfg.seed)
+        bits, _ = _mask_from(sol, enc.mask_var.name, wins.count, "first_layer")
+    except (ModelError, InputError):
+        return best
+    if keeps(bits) and (best is None or bits.sum() < best.sum()):
+        best = bits
+    return best
+
+
+def _mask_from(sol, name: str, n: int, encoding: str, fallback=None) -> tuple[np.ndarray, str]:
+    """The solver's mask, or the always-feasible full mask when a first-layer solve found none, or the
+    ``fallback`` mask of a full-network solve when it is smaller than the solver's (or there is none)."""
     a = getattr(sol, "assignment", None) or {}
     if name in a and a[name] is not None:
-        return np.rint(np.asarray(a[name], dtype=np.float64)).reshape(-1).astype(int), sol.status
+        bits = np.rint(np.asarray(a[name], dtype=np.float64)).reshape(-1).astype(int)
+        if fallback is not None and fallback.sum() < bits.sum():
+            return np.asarray(fallback, int), "feasible"
+        return bits, sol.status
+    if fallback is not None and sol.status != "infeasible":
+        return np.asarray(fallback, int), "feasible"
     if encoding == "first_layer" and sol.status in ("unknown", "feasible"):
         return np.ones(n, dtype=int), "feasible"
     raise ModelError(
