@@ -1,10 +1,13 @@
 """A cheap starting point for the searches on 0/1 problems: from all variables at their upper bound,
 drop one bit at a time (cheapest objective first) while every row still holds, then check exactly.
 
-Search strategies only need an upper end; this one costs one sparse column update per bit.
+Search strategies only need an upper end; this one costs one sparse column update per bit. A ``deadline``
+stops the thinning early (every intermediate mask is feasible), so it fits inside a solve's budget.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 
@@ -12,8 +15,13 @@ from smugkit.backends.objective import ObjectiveSpec
 from smugkit.dsl.problem import Compiled, Problem
 
 
-def greedy_incumbent(problem: Problem, c: Compiled, spec: ObjectiveSpec | None) -> np.ndarray | None:
-    """An exactly feasible 0/1 column vector, or None when the shape of the problem does not allow it."""
+def greedy_incumbent(
+    problem: Problem, c: Compiled, spec: ObjectiveSpec | None, deadline: float | None = None
+) -> np.ndarray | None:
+    """An exactly feasible 0/1 column vector, or None when the shape of the problem does not allow it.
+
+    ``deadline`` (a ``time.perf_counter()`` value) stops the thinning early with the mask found so far.
+    """
     if spec is None or c.relus or not spec.integral:
         return None
     binary = (c.lb >= 0) & (c.ub <= 1) & c.integral
@@ -27,7 +35,9 @@ def greedy_incumbent(problem: Problem, c: Compiled, spec: ObjectiveSpec | None) 
     gain = np.zeros(c.n)
     gain[spec.cols] = np.asarray(spec.coefs, dtype=np.float64)
     A = c.A.tocsc()
-    for j in np.argsort(-gain, kind="stable"):
+    for step, j in enumerate(np.argsort(-gain, kind="stable").tolist()):
+        if deadline is not None and step % 256 == 0 and time.perf_counter() > deadline:
+            break
         if gain[j] <= 0 or x[j] == 0:
             continue
         lo, hi = A.indptr[j], A.indptr[j + 1]

@@ -59,55 +59,62 @@ def _muted_stdout() -> Iterator[None]:
         os.close(saved)
 
 
-def _unit_rows(cols: np.ndarray, n: int) -> sp.csr_matrix:
-    """One row per entry of ``cols`` with a single 1 in that column."""
-    return sp.csr_matrix((np.ones(cols.size), (np.arange(cols.size), cols)), shape=(cols.size, n))
-
-
 def relu_rows(c: Compiled) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
     """Big-M rows of every ReLU over columns ``[x, d]``: (matrix, row lower, row upper, #d, d lb, d ub).
 
-    Per ReLU ``y = max(0, arg)`` with ``arg = R x + r`` in ``[lo, hi]``: nothing when ``hi <= 0`` (``y`` is
-    fixed to 0 by its bounds), ``y = arg`` when ``lo >= 0``, else one binary ``d`` and ``y >= arg``,
-    ``y <= arg - lo (1 - d)``, ``y <= hi d``. Built as whole sparse blocks per ReLU layer.
+    Per neuron, in order: none when inactive (``hi <= 0``, y fixed to 0 by its bounds); ``y = arg`` when active
+    (``lo >= 0``); else ``y >= arg``, ``y <= arg - lo (1 - d)``, ``y <= hi d`` with a new binary ``d``. Built
+    as sparse blocks per ReLU term (one sparse subtraction and index arithmetic), not row by row.
     """
-    blocks: list[tuple[sp.csr_matrix, sp.csr_matrix | None, np.ndarray, np.ndarray]] = []
-    n_d = 0
+    blocks, lows, highs, n_d = [], [], [], 0
+    inf = np.inf
     for rl in c.relus:
         lo, hi = np.asarray(rl.lo, np.float64), np.asarray(rl.hi, np.float64)
-        r, out, R = np.asarray(rl.r, np.float64), np.asarray(rl.out, np.int64), sp.csr_matrix(rl.R)
-        live = hi > 0
-        pos, unst = np.flatnonzero(live & (lo >= 0)), np.flatnonzero(live & (lo < 0))
-        bad = unst[~(np.isfinite(lo[unst]) & np.isfinite(hi[unst]))]
+        k = lo.size
+        active = (hi > 0) & (lo >= 0)
+        unstable = (hi > 0) & (lo < 0)
+        bad = np.flatnonzero(unstable & ~(np.isfinite(lo) & np.isfinite(hi)))
         if bad.size:
             i = int(bad[0])
             raise ProblemError(
-                f"relu {rl.name}.{i}: the MILP encoding needs finite pre-activation bounds, got [{lo[i]}, {hi[i]}]"
+                f"relu {rl.name}.{i}: the MILP encoding needs finite pre-activation bounds, "
+                f"got [{lo[i]}, {hi[i]}]"
             )
-
-        if pos.size:
-            blocks.append((_unit_rows(out[pos], c.n) - R[pos], None, r[pos], r[pos]))
-        if unst.size:
-            k, d = unst.size, np.arange(n_d, n_d + unst.size)
-            diff = _unit_rows(out[unst], c.n) - R[unst]
-            inf = np.full(k, np.inf)
-            blocks.append((diff, None, r[unst], inf))  # y >= arg
-            blocks.append((diff, (d, -lo[unst]), -inf, r[unst] - lo[unst]))  # y <= arg - lo (1 - d)
-            blocks.append((_unit_rows(out[unst], c.n), (d, -hi[unst]), -inf, np.zeros(k)))  # y <= hi d
-            n_d += k
-    if not blocks:
+        count = active + 3 * unstable
+        first = np.concatenate([[0], np.cumsum(count)[:-1]])
+        n_rows = int(count.sum())
+        d_of = n_d + np.cumsum(unstable) - 1  # d index of each unstable neuron
+        y = np.asarray(rl.out, np.int64)
+        ey = sp.csr_matrix((np.ones(k), (np.arange(k), y)), shape=(k, c.n))
+        M = (ey - sp.csr_matrix(rl.R)).tocoo()  # y - arg, one row per neuron
+        keep = count[M.row] > 0
+        mr, mc, mv = M.row[keep], M.col[keep], M.data[keep]
+        twice = unstable[mr]
+        u = np.flatnonzero(unstable)
+        rows = np.concatenate([first[mr], first[mr[twice]] + 1, first[u] + 2, first[u] + 1, first[u] + 2])
+        cols = np.concatenate([mc, mc[twice], y[u], c.n + d_of[u], c.n + d_of[u]])
+        vals = np.concatenate([mv, mv[twice], np.ones(u.size), -lo[u], -hi[u]])
+        n_d += u.size
+        blocks.append((rows, cols, vals, n_rows))
+        r = np.asarray(rl.r, np.float64)
+        low, up = np.empty(n_rows), np.empty(n_rows)
+        a = np.flatnonzero(active)
+        low[first[a]], up[first[a]] = r[a], r[a]
+        low[first[u]], up[first[u]] = r[u], inf
+        low[first[u] + 1], up[first[u] + 1] = -inf, r[u] - lo[u]
+        low[first[u] + 2], up[first[u] + 2] = -inf, 0.0
+        lows.append(low)
+        highs.append(up)
+    total = sum(b[3] for b in blocks)
+    if not total:
         return sp.csr_matrix((0, c.n)), np.zeros(0), np.zeros(0), 0, np.zeros(0), np.zeros(0)
-    mats = []
-    for m, dcoef, _, _ in blocks:
-        if dcoef is None:
-            extra = sp.csr_matrix((m.shape[0], n_d))
-        else:
-            cols, vals = dcoef
-            extra = sp.csr_matrix((vals, (np.arange(cols.size), cols)), shape=(m.shape[0], n_d))
-        mats.append(sp.hstack([m, extra], format="csr"))
-    lows = np.concatenate([b[2] for b in blocks])
-    highs = np.concatenate([b[3] for b in blocks])
-    return sp.vstack(mats, format="csr"), lows, highs, n_d, np.zeros(n_d), np.ones(n_d)
+    offsets = np.concatenate([[0], np.cumsum([b[3] for b in blocks])[:-1]])
+    rows = np.concatenate([b[0] + o for b, o in zip(blocks, offsets)])
+    cols = np.concatenate([b[1] for b in blocks])
+    vals = np.concatenate([b[2] for b in blocks])
+    R = sp.csr_matrix((vals, (rows, cols)), shape=(total, c.n + n_d))
+    R.sort_indices()
+    return R, np.concatenate(lows), np.concatenate(highs), n_d, np.zeros(n_d), np.ones(n_d)
 
 
 class _Model:
@@ -213,6 +220,14 @@ class _Model:
         return ("feasible" if has_x else "unknown"), x, bound
 
 
+def _reserve(c: Compiled, budget: Budget) -> float:
+    """Seconds of the budget kept back from HiGHS for what follows it: the exact re-check, the greedy fall-back
+    mask and the Solution's own re-check (a share of the budget plus a term growing with the problem)."""
+    if budget.seconds is None:
+        return 0.0
+    return min(0.5 * budget.remaining(), 0.1 + 0.02 * budget.seconds + 1e-6 * (c.A.nnz + c.n))
+
+
 class HighsBackend(Backend):
     """HiGHS MILP (highspy)."""
 
@@ -283,7 +298,7 @@ class HighsBackend(Backend):
                 model.add_nogood(res.x, decision)
         first = results[0]
         if inc is None and first.status not in ("optimal", "infeasible"):
-            inc, ctx.note = prepare_incumbent(problem, c, spec, None)
+            inc, ctx.note = prepare_incumbent(problem, c, spec, None, budget.deadline)
         if (
             inc is not None
             and spec is not None
@@ -317,7 +332,7 @@ class HighsBackend(Backend):
             if budget.expired() and calls:
                 break
             model.set_margin(margin)
-            status, x, bound = model.run(budget.remaining())
+            status, x, bound = model.run(max(budget.remaining() - _reserve(c, budget), 0.05))
             calls += 1
             if x is None:
                 return SearchResult(

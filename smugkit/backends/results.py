@@ -48,15 +48,21 @@ def join_messages(*parts: str) -> str:
 
 
 def prepare_incumbent(
-    problem: Problem, c: Compiled, spec: ObjectiveSpec | None, incumbent: dict[str, Any] | None
+    problem: Problem,
+    c: Compiled,
+    spec: ObjectiveSpec | None,
+    incumbent: dict[str, Any] | None,
+    deadline: float | None = None,
 ) -> tuple[tuple[np.ndarray, Any] | None, str]:
-    """An exactly checked incumbent as (columns, minimised value), or None with the reason it was dropped."""
+    """An exactly checked incumbent as (columns, minimised value), or None with the reason it was dropped.
+
+    Without one, a greedy mask thinned until ``deadline`` (a ``time.perf_counter()`` value, or no limit)."""
     if spec is None:
         return None, ""
     if incumbent is None:
         from smugkit.backends.greedy import greedy_incumbent
 
-        x = greedy_incumbent(problem, c, spec)
+        x = greedy_incumbent(problem, c, spec, deadline)
         return ((x, spec.value(x)), "warm-started from a greedy 0/1 mask") if x is not None else (None, "")
     missing = [v.name for v in c.variables if v.name not in incumbent and not v.defined]
     if missing:

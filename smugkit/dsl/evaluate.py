@@ -2,7 +2,8 @@
 
 The exact mode is fast: a row's float residual is trusted when it is farther from zero than the
 standard forward-error bound of a dot product (Higham, *Accuracy and Stability*, 3.1); only the rows
-within that band, and equality rows, are recomputed with ``fractions.Fraction``.
+within that band, and equality rows, are recomputed exactly: in integers (`smugkit.dsl.dyadic`) for float
+values, with ``fractions.Fraction`` for rational ones.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from smugkit.dsl.dyadic import exact_dot, exact_residuals
 from smugkit.dsl.problem import Compiled
 from smugkit.errors import ProblemError
 
@@ -86,8 +88,11 @@ def _residual_signs(
     if exact:
         bound = _error_bound(A, b, x) if A.shape[0] else np.zeros(0)
         doubtful = np.flatnonzero(np.abs(s) <= bound) if not force_exact else np.arange(A.shape[0])
-        for r in doubtful.tolist():
-            exact_vals[r] = _row_exact(A, b, xq, r)
+        if force_exact:  # rational values: Fractions
+            for r in doubtful.tolist():
+                exact_vals[r] = _row_exact(A, b, xq, r)
+        else:  # float values are dyadic: exact in integers, vectorised
+            exact_vals = dict(zip(doubtful.tolist(), exact_residuals(A, b, x, doubtful)))
     return s, exact_vals
 
 
@@ -171,11 +176,15 @@ def evaluate(c: Compiled, assignment: dict[str, Any], exact: bool = False, tol: 
         for r, q in ex.items():  # exact verdicts override the float ones
             ok[r] = q <= 0 if sense[r] == 0 else (q < 0 if sense[r] == 1 else q == 0)
         if exact:  # equality rows need an exact zero; float residuals cannot prove it
-            for r in np.flatnonzero((sense == 2) & ok).tolist():
-                if r not in ex:
-                    q = _row_exact(c.A, c.b, xq, r)
-                    ok[r] = q == 0
-                    res[r] = float(q)
+            todo = [r for r in np.flatnonzero((sense == 2) & ok).tolist() if r not in ex]
+            qs = (
+                [_row_exact(c.A, c.b, xq, r) for r in todo]
+                if rational_in
+                else exact_residuals(c.A, c.b, x, np.array(todo, np.int64))
+            )
+            for r, q in zip(todo, qs):
+                ok[r] = q == 0
+                res[r] = float(q)
         ineq = sense != 2
         if ineq.any():
             slack = float(np.min(-res[ineq]))
@@ -194,8 +203,9 @@ def evaluate(c: Compiled, assignment: dict[str, Any], exact: bool = False, tol: 
         out = x[rl.out]
         diff = np.abs(out - np.maximum(arg, 0.0))
         if exact:
+            args = None if rational_in else exact_residuals(rl.R, -rl.r, x, np.arange(rl.out.size))
             for i in range(rl.out.size):
-                a = _row_exact(rl.R, -rl.r, xq, i)
+                a = _row_exact(rl.R, -rl.r, xq, i) if args is None else args[i]
                 want = a if a > 0 else Fraction(0)
                 if xq[int(rl.out[i])] != want:
                     note(
@@ -211,8 +221,11 @@ def evaluate(c: Compiled, assignment: dict[str, Any], exact: bool = False, tol: 
         objective = float(c.obj @ x + c.obj_const)
         if exact:
             nz = np.flatnonzero(c.obj)
-            objective_exact = Fraction(c.obj_const) + sum(
-                (Fraction(float(c.obj[j])) * xq[int(j)] for j in nz.tolist()), Fraction(0)
-            )
+            if rational_in:
+                objective_exact = Fraction(c.obj_const) + sum(
+                    (Fraction(float(c.obj[j])) * xq[int(j)] for j in nz.tolist()), Fraction(0)
+                )
+            else:
+                objective_exact = exact_dot(c.obj[nz], x[nz], float(c.obj_const))
             objective = float(objective_exact)
     return Evaluation(count == 0, objective, exact, slack, worst, bad, objective_exact)

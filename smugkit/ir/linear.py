@@ -174,9 +174,11 @@ class Conv(Op, Spatial2D):
         )
         b, c, oh, ow, kh, kw = cols.shape
         m = w4.shape[0]
-        cols = cols.reshape(b, g, c // g, oh, ow, kh, kw)
-        wg = w4.reshape(g, m // g, c // g, kh, kw)
-        y = np.einsum("bgcijkl,gmckl->bgmij", cols, wg, optimize=True).reshape(b, m, oh, ow)
+        # im2col as one batched matmul (BLAS): (b, g, oh*ow, c/g*kh*kw) @ (g, c/g*kh*kw, m/g)
+        cols = cols.reshape(b, g, c // g, oh, ow, kh, kw).transpose(0, 1, 3, 4, 2, 5, 6)
+        cols = np.ascontiguousarray(cols).reshape(b, g, oh * ow, (c // g) * kh * kw)
+        wg = w4.reshape(g, m // g, (c // g) * kh * kw).transpose(0, 2, 1)
+        y = np.matmul(cols, wg).transpose(0, 1, 3, 2).reshape(b, m, oh, ow)
         if bias is not None:
             y = y + bias[None, :, None, None]
         return self._from4(y, lead, self.attrs["one_d"])
@@ -192,9 +194,10 @@ class Conv(Op, Spatial2D):
         b, m, oh, ow = gy4.shape
         c = x4.shape[1]
         kh, kw = w4.shape[2:]
-        wg = w4.reshape(g, m // g, c // g, kh, kw)
-        dcols = np.einsum("bgmij,gmckl->bgcijkl", gy4.reshape(b, g, m // g, oh, ow), wg, optimize=True)
-        dcols = dcols.reshape(b, c, oh, ow, kh, kw)
+        wg = w4.reshape(g, m // g, (c // g) * kh * kw)
+        gyg = gy4.reshape(b, g, m // g, oh * ow).transpose(0, 1, 3, 2)  # (b, g, oh*ow, m/g)
+        dcols = np.matmul(gyg, wg).reshape(b, g, oh, ow, c // g, kh, kw)
+        dcols = dcols.transpose(0, 1, 4, 2, 3, 5, 6).reshape(b, c, oh, ow, kh, kw)
         padded = self._pad(x4).shape
         gx4 = scatter_windows(
             dcols, padded, self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]

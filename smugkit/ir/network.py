@@ -182,7 +182,7 @@ class Network:
             if info.dtype.startswith("int"):
                 arr = self._ids(name, arr)
             else:
-                arr = arr.astype(np.float64)
+                arr = arr.astype(np.float64, copy=False)  # the ops never write into their inputs
             out[name] = arr
             modes.add(mode)
             sizes.add(arr.shape[0])

@@ -35,4 +35,4 @@ def test_zero_ig_neurons_reach_the_summary():
 
 def test_full_mask_fallback_is_flagged():
     notes = honesty_notes(np.ones(4), 3, 1, np.array([0.5]), 1, "full", fallback=True)
-    assert notes[0].startswith("the solver found no mask within its budget")
+    assert notes[0].startswith("the solver found no smaller mask within its budget")

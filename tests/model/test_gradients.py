@@ -543,7 +543,7 @@ def test_bad_points_and_options(mlp_net):
         gradient(mlp_net, np.zeros((1, 6)), target=0, kind="odds")
     with pytest.raises(InputError, match="batch_size"):
         gradient(mlp_net, np.zeros((1, 6)), target=0, batch_size=0)
-    assert set(PROVIDERS) == {"ir", "onnx", "fd", "external"}
+    assert set(PROVIDERS) == {"ir", "onnx", "fd", "external", "auto"}
 
 
 def test_batches_and_predicted_targets(mlp_net):

@@ -37,7 +37,9 @@ class SmugConfig:
     delta: float = _opt(0.0, "full encoding: required logit margin of the label")
     score: str = _opt("max", "SMUG_BASE reduction per pixel", SCORES)
     ig_steps: int = _opt(200, "Integrated Gradients steps (default 200)")
-    gradients: str = _opt("ir", "gradient provider: ir, onnx or fd (default ir)")
+    gradients: str = _opt(
+        "auto", "gradient provider: auto (the faster of ir and onnx, measured), ir, onnx or fd (default auto)"
+    )
     backend: str | None = _opt(
         None, "solver backend (see `smugkit backends`; default: the fastest installed)"
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +11,34 @@ import numpy as np
 from smugkit.records import plain
 
 ARRAY_FIELDS = ("mask_bits", "mask_plane", "saliency_base", "saliency", "image")
+NPZ_KEY = "arrays_file"  # in a saved JSON record: the npz file holding the arrays it refers to
+ARRAY_REF = "npz_array"  # {ARRAY_REF: key, "dtype": ..., "shape": [...]} stands for an array in that file
+MIN_ARRAY = 32  # numeric lists at least this long go to the npz file
+
+
+def _split(obj, prefix: str, arrays: dict):
+    """``obj`` with every numeric array or long numeric list (nested in dicts) replaced by a reference."""
+    if isinstance(obj, dict):
+        return {k: _split(v, f"{prefix}{k}/", arrays) for k, v in obj.items()}
+    if isinstance(obj, np.ndarray) or (isinstance(obj, list | tuple) and len(obj) >= MIN_ARRAY):
+        try:
+            arr = np.asarray(obj)
+        except ValueError:  # ragged
+            return obj
+        if arr.dtype.kind in "biuf" and (isinstance(obj, np.ndarray) or arr.size >= MIN_ARRAY):
+            key = prefix.rstrip("/")
+            arrays[key] = arr
+            return {ARRAY_REF: key, "dtype": str(arr.dtype), "shape": list(arr.shape)}
+    return obj
+
+
+def _join(obj, arrays):
+    """Undo `_split`: references become arrays (fields) or lists (inside records), as `to_dict` gives them."""
+    if isinstance(obj, dict):
+        if ARRAY_REF in obj:
+            return arrays[obj[ARRAY_REF]].tolist()
+        return {k: _join(v, arrays) for k, v in obj.items()}
+    return obj
 
 
 @dataclass
@@ -61,24 +89,40 @@ class Explanation:
         return cls(**d)
 
     def save(self, folder: str | Path, pictures: bool = True) -> dict[str, Path]:
-        """Write ``explanation.json`` and, when asked and matplotlib is present, ``saliency.png``/``mask.png``."""
-        from smugkit.attribution import visualize
+        """Write ``explanation.json`` (the record with the mask bits inline), ``explanation.npz`` (every other
+        array) and, when asked, ``saliency.png``/``mask.png`` (drawn with numpy and zlib, `attribution.png`)."""
+        from smugkit.attribution import png
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        files = {"json": folder / "explanation.json"}
-        files["json"].write_text(json.dumps(self.to_dict()))
+        files = {"json": folder / "explanation.json", "npz": folder / "explanation.npz"}
+        arrays: dict[str, np.ndarray] = {}
+        record = {f.name: getattr(self, f.name) for f in fields(self)}
+        bits = np.asarray(self.mask_bits)
+        record = _split({**record, "mask_bits": None}, "", arrays)
+        record["mask_bits"] = np.rint(bits).astype(int).tolist() if np.all(bits == np.rint(bits)) else bits
+        record[NPZ_KEY] = files["npz"].name
+        np.savez_compressed(files["npz"], **arrays)
+        files["json"].write_text(json.dumps(plain(record)))
         if pictures:
-            files["saliency"] = visualize.save_heatmap(folder / "saliency.png", self.saliency, self.image)
-            files["mask"] = visualize.save_mask(folder / "mask.png", self.mask_plane, self.image)
+            files["saliency"] = png.write_png(
+                folder / "saliency.png", png.heatmap_rgb(self.saliency, self.image)
+            )
+            files["mask"] = png.write_png(folder / "mask.png", png.mask_rgb(self.mask_plane, self.image))
         return files
 
     @classmethod
     def load(cls, path: str | Path) -> Explanation:
+        """Read a saved explanation: the compact JSON + npz pair, or a JSON file holding every array inline."""
         path = Path(path)
         if path.is_dir():
             path = path / "explanation.json"
-        return cls.from_dict(json.loads(path.read_text()))
+        d = json.loads(path.read_text())
+        npz = d.pop(NPZ_KEY, None)
+        if npz is not None:
+            with np.load(path.parent / npz) as arrays:
+                d = _join(d, arrays)
+        return cls.from_dict(d)
 
     def summary(self) -> str:
         """A few lines for a terminal."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -69,9 +70,7 @@ def explain(
     from smugkit import backends
 
     backend = cfg.backend or backends.DEFAULT_BACKEND
-    model = Model.of(model, example=x)
-    if model.gradients != cfg.gradients:
-        model = Model(model.network, gradients=cfg.gradients)
+    model = _model_for(model, x, cfg.gradients)
     net = model.network
     x = model_input(net, x)
     lay = detect_layout(net, cfg.layout)
@@ -120,13 +119,13 @@ def explain(
     say(f"solving with {backend} (budget {cfg.timeout:g}s)")
     t = time.perf_counter()
     # no incumbent: searches warm-start from a greedy mask (the full mask thinned while it stays feasible)
-    sol = backends.solve(
-        problem, backend=backend, timeout=cfg.timeout, num_solutions=cfg.num_solutions, seed=seed
-    )
+    fallback = None
+    if encoding == "full":  # a valid mask before the solve, so a time-out is `feasible`, never empty
+        fallback = full_incumbent(net, x, label, scores, cfg, wins, backend)
+    budget = max(cfg.timeout - (time.perf_counter() - t), 0.05 * cfg.timeout)
+    sol = backends.solve(problem, backend=backend, timeout=budget, num_solutions=cfg.num_solutions, seed=seed)
     t_solve = time.perf_counter() - t
-    scores_x = np.asarray(model.scores(x), np.float64).reshape(-1)
-    full_ok = bool(scores_x[label] - np.delete(scores_x, label).max() >= delta)
-    bits, status = _mask_from(sol, mask_var.name, wins.count, encoding, full_ok)
+    bits, status = _mask_from(sol, mask_var.name, wins.count, encoding, fallback)
     alternatives = [
         np.rint(np.asarray(a[mask_var.name])).astype(int).reshape(-1).tolist()
         for a in sol.alternatives
@@ -193,7 +192,7 @@ def explain(
         ig={
             "steps": ig_steps,
             "completeness_error": finite(getattr(ig, "completeness_error", None)),
-            "provider": cfg.gradients,
+            "provider": getattr(model.provider, "describe", lambda: cfg.gradients)(),
         },
         timings={
             "ig": t_ig,
@@ -210,7 +209,7 @@ def explain(
             scores[kept],
             active.size,
             encoding,
-            fallback=(getattr(sol, "assignment", None) or {}).get(mask_var.name) is None,
+            fallback=not _from_solver(sol, mask_var.name, bits),
         ),
     )
 
@@ -227,7 +226,10 @@ def honesty_notes(
     """What a reader must know before trusting a mask: an empty or trivial answer, and what was proved."""
     notes = []
     if fallback:
-        notes.append("the solver found no mask within its budget: this is the full mask (valid, not minimal)")
+        notes.append(
+            "the solver found no smaller mask within its budget: this is a fallback mask (the full mask, or for "
+            "the full encoding the first-layer SMUG mask when it keeps the label), valid but not proven minimal"
+        )
     if blank_label == label:
         notes.append(
             f"the model predicts label {label} also on the fully masked input (every window at the mask "
@@ -249,6 +251,28 @@ def honesty_notes(
             f"active on the input), not the label"
         )
     return notes
+
+
+_MODELS: dict[tuple, Model] = {}
+
+
+def _model_for(model, x, gradients: str) -> Model:
+    """A `Model` with the asked gradient provider; models loaded from a file are kept (up to 4), so the
+    network, its provider's emitted graphs and sessions are reused by the next explanation of the same file."""
+    key = None
+    if isinstance(model, str | Path) and Path(model).is_file():
+        st = Path(model).stat()
+        key = (str(Path(model).resolve()), st.st_mtime_ns, st.st_size, gradients)
+        if key in _MODELS:
+            return _MODELS[key]
+    m = Model.of(model, example=x)
+    if m.gradients != gradients:
+        m = Model(m.network, gradients=gradients)
+    if key is not None:
+        while len(_MODELS) >= 4:
+            _MODELS.pop(next(iter(_MODELS)))
+        _MODELS[key] = m
+    return m
 
 
 @dataclass
@@ -315,15 +339,56 @@ def _first_layer_problem(inst: FirstLayerInstance):
     return p, m
 
 
-def _mask_from(sol, name: str, n: int, encoding: str, full_mask_ok: bool) -> tuple[np.ndarray, str]:
-    """The solver's mask, or the full mask when the solver found none in its budget and the full mask is
-    valid (always for the first-layer encoding with gamma < 1; for the full encoding when the label wins by
-    delta on the input itself). The certificate re-checks it like any other mask."""
+def full_incumbent(net: Network, x, label: int, scores, cfg: SmugConfig, wins: MaskUnits, backend: str):
+    """The smaller of the first-layer SMUG mask and the full mask that keeps ``label`` ahead by ``delta``
+    (checked on the IR in float64; onnxruntime certifies the final mask), or None when neither does."""
+    from smugkit import backends
+
+    def keeps(bits) -> bool:
+        z = net.run(wins.apply(x, bits, cfg.mask_value), [net.output.name])[net.output.name].reshape(-1)
+        m = z[label] - np.delete(z, label).max() if z.size > 1 else np.inf
+        return bool(m > cfg.delta if cfg.strict else m >= cfg.delta)
+
+    best = np.ones(wins.count, dtype=int) if keeps(np.ones(wins.count, dtype=int)) else None
+    try:
+        enc = encode(
+            net,
+            x,
+            label,
+            scores,
+            top_k=min(cfg.top_k, scores.size),
+            gamma=cfg.gamma,
+            windows=wins,
+            mask_value=cfg.mask_value,
+            strict=cfg.strict,
+        )
+        sol = backends.solve(enc.problem, backend=backend, timeout=min(5.0, 0.1 * cfg.timeout), seed=cfg.seed)
+        bits, _ = _mask_from(sol, enc.mask_var.name, wins.count, "first_layer")
+    except (ModelError, InputError):
+        return best
+    if keeps(bits) and (best is None or bits.sum() < best.sum()):
+        best = bits
+    return best
+
+
+def _from_solver(sol, name: str, bits: np.ndarray) -> bool:
+    """Whether ``bits`` is the solver's own mask (not a fallback)."""
+    a = (getattr(sol, "assignment", None) or {}).get(name)
+    return a is not None and np.array_equal(np.rint(np.asarray(a, np.float64)).reshape(-1), bits)
+
+
+def _mask_from(sol, name: str, n: int, encoding: str, fallback=None) -> tuple[np.ndarray, str]:
+    """The solver's mask, or the always-feasible full mask when a first-layer solve found none, or the
+    ``fallback`` mask of a full-network solve when it is smaller than the solver's (or there is none)."""
     a = getattr(sol, "assignment", None) or {}
     if name in a and a[name] is not None:
-        return np.rint(np.asarray(a[name], dtype=np.float64)).reshape(-1).astype(int), sol.status
-    valid = encoding == "first_layer" or full_mask_ok
-    if valid and sol.status in ("unknown", "feasible"):
+        bits = np.rint(np.asarray(a[name], dtype=np.float64)).reshape(-1).astype(int)
+        if fallback is not None and fallback.sum() < bits.sum():
+            return np.asarray(fallback, int), "feasible"
+        return bits, sol.status
+    if fallback is not None and sol.status != "infeasible":
+        return np.asarray(fallback, int), "feasible"
+    if encoding == "first_layer" and sol.status in ("unknown", "feasible"):
         return np.ones(n, dtype=int), "feasible"
     raise ModelError(
         f"no mask found: solver status {sol.status!r}"
