@@ -361,11 +361,29 @@ class HighsBackend(Backend):
         from smugkit.backends.registry import get_backend
         from smugkit.backends.smt_common import SmtSession
 
-        eng = get_backend(prover).make_engine(c, seed, {})
-        lw = Lowerer(c, eng.builder)
-        lowered = lw.lower(spec)
-        session = SmtSession(eng, lw, lowered, spec, "fresh")
-        ans = session.check(("<=", res.value - 1), budget.remaining())
+        b = get_backend(prover)
+        if hasattr(b, "prove_bound"):  # a pseudo-Boolean prover: exact integer rows, no SMT session
+            why = b.unsupported(c)
+            ans, better_x = (
+                ("unknown", None) if why else b.prove_bound(c, spec, res.value - 1, budget.remaining())
+            )
+            if why:
+                res.message = join_messages(res.message, f"{prover} cannot certify: {why}")
+            if ans == "sat":
+                better = SearchResult(
+                    "feasible",
+                    better_x,
+                    spec.value(better_x),
+                    None,
+                    join_messages(res.message, f"{prover} found a better exact solution than HiGHS."),
+                )
+                return better, 1
+        else:
+            eng = b.make_engine(c, seed, {})
+            lw = Lowerer(c, eng.builder)
+            lowered = lw.lower(spec)
+            session = SmtSession(eng, lw, lowered, spec, "fresh")
+            ans = session.check(("<=", res.value - 1), budget.remaining())
         if ans == "unsat":
             res.message = join_messages(res.message, f"optimality proven exactly by {prover}.")
             res.lower = res.value
@@ -381,4 +399,6 @@ class HighsBackend(Backend):
             )
         else:
             res.message = join_messages(res.message, f"exact certificate by {prover} timed out.")
+            if res.status == "optimal":  # optimal up to HiGHS's tolerances, but not proven exactly
+                res.status = "optimal_unproven"
         return res, 1

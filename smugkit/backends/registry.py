@@ -26,6 +26,7 @@ _REGISTRY: dict[str, str] = {
     "pysmt:cvc5": "smugkit.backends.pysmt_backend:PysmtCvc5",
     "pysmt:yices": "smugkit.backends.pysmt_backend:PysmtYices",
     "smtlib": "smugkit.backends.smtlib_backend:SmtlibBackend",
+    "exact": "smugkit.backends.exact_backend:ExactBackend",
 }
 _CACHE: dict[str, Backend] = {}
 
@@ -46,10 +47,14 @@ def get_backend(name: str) -> Backend:
 
 
 def prover_names() -> list[str]:
-    """Backends that can prove a bound infeasible in exact arithmetic: those built on an SMT engine."""
+    """Backends that can prove a bound infeasible in exact arithmetic: SMT engines and ``prove_bound`` ones."""
     from smugkit.backends.smt_common import SmtBackend
 
-    return [n for n in _REGISTRY if isinstance(get_backend(n), SmtBackend)]
+    return [
+        n
+        for n in _REGISTRY
+        if isinstance(get_backend(n), SmtBackend) or hasattr(get_backend(n), "prove_bound")
+    ]
 
 
 def describe_backends() -> list[dict[str, Any]]:
