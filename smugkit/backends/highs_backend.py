@@ -181,6 +181,12 @@ class _Model:
                 self.m_rows, idx, np.where(np.isinf(low), -inf, low), np.where(np.isinf(up), inf, up)
             )
 
+    def set_start(self, x: np.ndarray) -> None:
+        """Warm-start from columns ``x`` (ReLU indicator columns left at 0)."""
+        sol = self.hs.HighsSolution()
+        sol.col_value = list(x) + [0.0] * (self.n_total - self.c.n)
+        self.h.setSolution(sol)
+
     def add_nogood(self, x: np.ndarray, cols: np.ndarray) -> None:
         """Exclude the 0/1 values of ``x`` on ``cols``."""
         v = np.rint(x[cols])
@@ -240,15 +246,12 @@ class HighsBackend(Backend):
 
     def run(self, ctx: SolveContext) -> tuple[SearchResult, list[SearchResult]]:
         """Branch and bound, exact re-check with margin repair, optional exact certificate, enumeration."""
-        hs = _highspy()
         t0 = time.perf_counter()
         problem, c, spec, budget, opts = ctx.problem, ctx.compiled, ctx.spec, ctx.budget, ctx.options
         inc = ctx.incumbent
-        model = _Model(hs, c, spec, ctx.seed, float(opts.get("strict_margin", 1e-6)))
+        model = self.make_model(c, spec, ctx.seed, float(opts.get("strict_margin", 1e-6)))
         if inc is not None:
-            sol = hs.HighsSolution()
-            sol.col_value = list(inc[0]) + [0.0] * (model.n_total - c.n)
-            model.h.setSolution(sol)
+            model.set_start(inc[0])
         ctx.build_seconds = time.perf_counter() - t0
         results: list[SearchResult] = []
         decision = np.array(
@@ -299,8 +302,12 @@ class HighsBackend(Backend):
             ctx.calls += k
         return first, results[1:]
 
+    def make_model(self, c: Compiled, spec: ObjectiveSpec | None, seed: int, strict_margin: float) -> Any:
+        """The MILP model of ``c`` (HiGHS here; another MILP solver overrides this and nothing else)."""
+        return _Model(_highspy(), c, spec, seed, strict_margin)
+
     def _solve_checked(
-        self, problem: Problem, c: Compiled, spec: ObjectiveSpec | None, model: _Model, budget: Budget
+        self, problem: Problem, c: Compiled, spec: ObjectiveSpec | None, model: Any, budget: Budget
     ) -> tuple[SearchResult, int]:
         """Solve, re-check exactly, and re-solve with growing margins until the answer holds exactly."""
         calls = 0

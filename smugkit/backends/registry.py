@@ -27,6 +27,7 @@ _REGISTRY: dict[str, str] = {
     "pysmt:yices": "smugkit.backends.pysmt_backend:PysmtYices",
     "smtlib": "smugkit.backends.smtlib_backend:SmtlibBackend",
     "exact": "smugkit.backends.exact_backend:ExactBackend",
+    "scip": "smugkit.backends.scip_backend:ScipBackend",
 }
 _CACHE: dict[str, Backend] = {}
 
