@@ -21,6 +21,7 @@ from smugkit.errors import InputError, ProblemError, SmugkitError, SolverUnavail
 _REGISTRY: dict[str, str] = {
     "highs": "smugkit.backends.highs_backend:HighsBackend",
     "z3": "smugkit.backends.z3_backend:Z3Backend",
+    "z3/pb": "smugkit.backends.z3_backend:Z3PbBackend",
     "cvc5": "smugkit.backends.cvc5_backend:Cvc5Backend",
     "pysmt:z3": "smugkit.backends.pysmt_backend:PysmtZ3",
     "pysmt:cvc5": "smugkit.backends.pysmt_backend:PysmtCvc5",

@@ -144,3 +144,38 @@ def test_exact_keeps_its_budget_on_a_hard_problem() -> None:
     s = solve(p, "exact", timeout=0.5)
     assert s.status in ("feasible", "optimal")
     assert s.exact_check is True
+
+
+def test_outward_rounding_is_a_relaxation() -> None:
+    """Every 0/1 point of an exact row satisfies its rounded row (so UNSAT answers stay valid bounds)."""
+    from smugkit.backends.pb_lowering import holds, normalise, round_outward
+
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        coefs = [int(v) for v in rng.integers(-(2**40), 2**40, size=8)]
+        k = int(rng.integers(-(2**41), 2**41))
+        exact = normalise(list(range(8)), coefs, k)
+        rough = round_outward(exact, 6)
+        assert max(rough.coefs) < 2**6
+        for bits in range(256):
+            x = np.array([(bits >> i) & 1 for i in range(8)], dtype=float)
+            if holds(exact, x):
+                assert holds(rough, x)
+
+
+@pytest.mark.parametrize("strategy", ["native", "binary"])
+def test_z3_pb_with_coarse_rows_is_still_exact(strategy: str) -> None:
+    """8-bit outward-rounded rows need refinement; the optimum still matches brute force."""
+    _require("z3/pb")
+    for seed in range(2):
+        p = _smug_like(seed)
+        c = p.compile()
+        pb = pb_problem(c)
+        best = min(
+            b.bit_count()
+            for b in range(1 << c.n)
+            if check_integer_point(pb, [(b >> i) & 1 for i in range(c.n)])
+        )
+        s = solve(p, "z3/pb", timeout=20, strategy=strategy, pb_bits=8)
+        assert s.status == "optimal" and s.objective == best, s.message
+        assert s.exact_check is True
