@@ -65,9 +65,12 @@ def round_outward(r: GeRow, bits: int | None) -> GeRow:
     """A relaxation of ``r`` with coefficients below ``2**bits`` (None: ``r`` itself)."""
     if bits is None or not r.coefs:
         return r
-    shift = max(0, max(r.coefs).bit_length() - bits)
-    if shift == 0:
+    top = max(r.coefs)
+    if top < (1 << bits):
         return r
+    shift = top.bit_length() - bits
+    if -(-top // (1 << shift)) >= (1 << bits):  # ceil can reach 2**bits: one more bit off
+        shift += 1
     d = 1 << shift
     return GeRow(r.cols, [-(-a // d) for a in r.coefs], r.neg, -(-r.k // d))
 

@@ -297,7 +297,7 @@ class Z3Backend(SmtBackend):
         while not budget.expired():
             seconds = budget.remaining()
             if options.get("isolate", True):
-                state, out = forked_call(lambda: optimise(seconds), seconds + 0.05)
+                state, out = forked_call(lambda s=seconds: optimise(s), seconds + 0.05)
             else:
                 state, out = "ok", optimise(seconds)
             calls += 1
