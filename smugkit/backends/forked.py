@@ -27,14 +27,16 @@ def forked_call(fn: Callable[[], Any], seconds: float) -> tuple[str, Any]:
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: compute, send, leave without running the parent's cleanup
-        os.close(r)
         try:
-            payload = pickle.dumps(("ok", fn()))
-        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
-            payload = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
-        with os.fdopen(w, "wb") as f:
-            f.write(payload)
-        os._exit(0)
+            os.close(r)
+            try:
+                payload = pickle.dumps(("ok", fn()))
+            except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+                payload = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
+            with os.fdopen(w, "wb") as f:
+                f.write(payload)
+        finally:  # even when the parent is gone (broken pipe)
+            os._exit(0)
     os.close(w)
     deadline = time.monotonic() + max(0.0, seconds)
     with os.fdopen(r, "rb") as f:
@@ -69,21 +71,23 @@ def forked_stream(fn: Callable[[Callable[[Any], None]], Any], seconds: float) ->
             return "error", [*out, f"{type(exc).__name__}: {exc}"]
     r, w = os.pipe()
     pid = os.fork()
-    if pid == 0:  # child: stream length-prefixed pickles, then the result, then leave at once
-        os.close(r)
-        with os.fdopen(w, "wb") as f:
+    if pid == 0:  # child: stream length-prefixed pickles, then the result; always leave at once
+        try:
+            os.close(r)
+            with os.fdopen(w, "wb") as f:
 
-            def send(obj: Any) -> None:
-                data = pickle.dumps(("msg", obj))
-                f.write(len(data).to_bytes(8, "little") + data)
-                f.flush()
+                def send(obj: Any) -> None:
+                    data = pickle.dumps(("msg", obj))
+                    f.write(len(data).to_bytes(8, "little") + data)
+                    f.flush()
 
-            try:
-                last = pickle.dumps(("ok", fn(send)))
-            except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
-                last = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
-            f.write(len(last).to_bytes(8, "little") + last)
-        os._exit(0)
+                try:
+                    last = pickle.dumps(("ok", fn(send)))
+                except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+                    last = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
+                f.write(len(last).to_bytes(8, "little") + last)
+        finally:  # a parent gone (broken pipe) must not let the child run on in the parent's code
+            os._exit(0)
     os.close(w)
     deadline = time.monotonic() + max(0.0, seconds)
     buf = b""

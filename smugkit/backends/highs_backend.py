@@ -32,11 +32,21 @@ _MARGINS = (0.0, 1e-6, 1e-5, 1e-4)  # relative safety margins tried on inequalit
 _QUIET = False
 
 
+_PID = os.getpid()
+
+
 def _highspy():
-    """Import highspy lazily; the first Highs() is built with stdout muted (it prints a banner)."""
-    global _QUIET
+    """Import highspy lazily; the first Highs() is built with stdout muted (it prints a banner).
+
+    In a forked child (e.g. a portfolio member) HiGHS's thread pool, copied mid-state from the parent,
+    deadlocks the next run: the child resets the global scheduler first.
+    """
+    global _QUIET, _PID
     import highspy
 
+    if os.getpid() != _PID:
+        _PID = os.getpid()
+        highspy.Highs.resetGlobalScheduler(True)
     if not _QUIET:
         _QUIET = True
         with _muted_stdout():

@@ -29,6 +29,7 @@ _REGISTRY: dict[str, str] = {
     "smtlib": "smugkit.backends.smtlib_backend:SmtlibBackend",
     "exact": "smugkit.backends.exact_backend:ExactBackend",
     "scip": "smugkit.backends.scip_backend:ScipBackend",
+    "portfolio": "smugkit.backends.portfolio:PortfolioBackend",  # also portfolio:<a>;<b>;...
 }
 _CACHE: dict[str, Backend] = {}
 
@@ -40,7 +41,11 @@ def backend_names() -> list[str]:
 
 def get_backend(name: str) -> Backend:
     """The backend object for ``name``; unknown names raise SolverUnavailable listing the known ones."""
-    if name not in _REGISTRY:
+    if name.startswith("portfolio:") and name not in _CACHE:
+        from smugkit.backends.portfolio import PortfolioBackend, parse_members
+
+        _CACHE[name] = PortfolioBackend(parse_members(name.partition(":")[2]))
+    if name not in _REGISTRY and name not in _CACHE:
         raise SolverUnavailable(f"unknown backend {name!r}; known backends: {', '.join(_REGISTRY)}")
     if name not in _CACHE:
         module, cls = _REGISTRY[name].split(":")

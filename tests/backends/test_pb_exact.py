@@ -179,3 +179,17 @@ def test_z3_pb_with_coarse_rows_is_still_exact(strategy: str) -> None:
         s = solve(p, "z3/pb", timeout=20, strategy=strategy, pb_bits=8)
         assert s.status == "optimal" and s.objective == best, s.message
         assert s.exact_check is True
+
+
+def test_portfolio_records_its_winner_and_checks_names() -> None:
+    from smugkit.errors import InputError
+
+    _require("exact")
+    _require("highs")
+    p = _smug_like(1)
+    s = solve(p, "portfolio:highs;exact", timeout=20)
+    assert s.status == "optimal" and s.options["winner"] in ("highs", "exact")
+    assert s.backend == "portfolio:highs;exact" and f"won by {s.options['winner']}" in s.message
+    assert s.objective == solve(p, "exact", timeout=20).objective
+    with pytest.raises(InputError, match="nosuch"):
+        solve(p, "portfolio:highs;nosuch", timeout=5)
