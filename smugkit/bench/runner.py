@@ -104,7 +104,7 @@ def backend_solver(name: str) -> Solver:
 
     spec, _, prover = name.partition("+")
     backend, _, strategy = spec.partition("@")
-    if backend not in backend_names():
+    if backend not in backend_names() and not backend.startswith("portfolio:"):
         raise InputError(
             f"bench backend {name!r}: unknown backend {backend!r}; known: reference, {backend_names()}"
         )
