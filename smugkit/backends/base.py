@@ -20,7 +20,7 @@ from smugkit.backends.results import build_solution, check_options, prepare_incu
 from smugkit.backends.search import SearchResult
 from smugkit.dsl.problem import Compiled, Problem
 from smugkit.dsl.solution import Solution
-from smugkit.errors import SolverUnavailable
+from smugkit.errors import ProblemError, SolverUnavailable
 
 __all__ = ["Backend", "Budget", "Capabilities", "SolveContext", "watchdog"]
 
@@ -110,6 +110,10 @@ class Backend(ABC):
         rational = spec is not None and not spec.integral
         return "native" if rational and self.capabilities.native_optimization else self.default_strategy
 
+    def unsupported(self, c: Compiled) -> str | None:
+        """Why this backend cannot take problem ``c`` (e.g. real columns for a pseudo-Boolean solver), or None."""
+        return None
+
     def incumbent(self, ctx: SolveContext, given: dict[str, Any] | None) -> tuple[Any, str]:
         """The starting solution: the given one checked exactly, else a greedy 0/1 mask (override to skip)."""
         return prepare_incumbent(ctx.problem, ctx.compiled, ctx.spec, given)
@@ -128,6 +132,9 @@ class Backend(ABC):
         """Solve within ``timeout`` seconds of wall-clock time (see smugkit.backends.solve)."""
         budget = Budget(timeout)
         c = problem.compile()
+        why = self.unsupported(c)
+        if why is not None:
+            raise ProblemError(f"backend {self.name!r} cannot solve problem {problem.name!r}: {why}")
         spec = objective_spec(c)
         strategy = self.pick_strategy(spec, strategy)
         opts = check_options(self, strategy, options, self.choices(), self.free_options)

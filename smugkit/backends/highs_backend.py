@@ -33,11 +33,21 @@ _MARGINS = (0.0, 1e-6, 1e-5, 1e-4)  # relative safety margins tried on inequalit
 _QUIET = False
 
 
+_PID = os.getpid()
+
+
 def _highspy():
-    """Import highspy lazily; the first Highs() is built with stdout muted (it prints a banner)."""
-    global _QUIET
+    """Import highspy lazily; the first Highs() is built with stdout muted (it prints a banner).
+
+    In a forked child (e.g. a portfolio member) HiGHS's thread pool, copied mid-state from the parent,
+    deadlocks the next run: the child resets the global scheduler first.
+    """
+    global _QUIET, _PID
     import highspy
 
+    if os.getpid() != _PID:
+        _PID = os.getpid()
+        highspy.Highs.resetGlobalScheduler(True)
     if not _QUIET:
         _QUIET = True
         with _muted_stdout():
@@ -196,6 +206,12 @@ class _Model:
                 self.m_rows, idx, np.where(np.isinf(low), -inf, low), np.where(np.isinf(up), inf, up)
             )
 
+    def set_start(self, x: np.ndarray) -> None:
+        """Warm-start from columns ``x`` (ReLU indicator columns left at 0)."""
+        sol = self.hs.HighsSolution()
+        sol.col_value = list(x) + [0.0] * (self.n_total - self.c.n)
+        self.h.setSolution(sol)
+
     def add_nogood(self, x: np.ndarray, cols: np.ndarray) -> None:
         """Exclude the 0/1 values of ``x`` on ``cols``."""
         v = np.rint(x[cols])
@@ -263,15 +279,12 @@ class HighsBackend(Backend):
 
     def run(self, ctx: SolveContext) -> tuple[SearchResult, list[SearchResult]]:
         """Branch and bound, exact re-check with margin repair, optional exact certificate, enumeration."""
-        hs = _highspy()
         t0 = time.perf_counter()
         problem, c, spec, budget, opts = ctx.problem, ctx.compiled, ctx.spec, ctx.budget, ctx.options
         inc = ctx.incumbent
-        model = _Model(hs, c, spec, ctx.seed, float(opts.get("strict_margin", 1e-6)))
+        model = self.make_model(c, spec, ctx.seed, float(opts.get("strict_margin", 1e-6)))
         if inc is not None:
-            sol = hs.HighsSolution()
-            sol.col_value = list(inc[0]) + [0.0] * (model.n_total - c.n)
-            model.h.setSolution(sol)
+            model.set_start(inc[0])
         ctx.build_seconds = time.perf_counter() - t0
         results: list[SearchResult] = []
         decision = np.array(
@@ -322,8 +335,12 @@ class HighsBackend(Backend):
             ctx.calls += k
         return first, results[1:]
 
+    def make_model(self, c: Compiled, spec: ObjectiveSpec | None, seed: int, strict_margin: float) -> Any:
+        """The MILP model of ``c`` (HiGHS here; another MILP solver overrides this and nothing else)."""
+        return _Model(_highspy(), c, spec, seed, strict_margin)
+
     def _solve_checked(
-        self, problem: Problem, c: Compiled, spec: ObjectiveSpec | None, model: _Model, budget: Budget
+        self, problem: Problem, c: Compiled, spec: ObjectiveSpec | None, model: Any, budget: Budget
     ) -> tuple[SearchResult, int]:
         """Solve, re-check exactly, and re-solve with growing margins until the answer holds exactly."""
         calls = 0
@@ -384,15 +401,33 @@ class HighsBackend(Backend):
         from smugkit.backends.registry import get_backend
         from smugkit.backends.smt_common import SmtSession
 
-        eng = get_backend(prover).make_engine(c, seed, {})
-        lw = Lowerer(c, eng.builder, budget=budget)
-        try:
-            lowered = lw.lower(spec)
-        except BudgetExpired as e:
-            res.message = join_messages(res.message, f"not proven exactly by {prover}: {e}.")
-            return res, 0
-        session = SmtSession(eng, lw, lowered, spec, "fresh")
-        ans = session.check(("<=", res.value - 1), budget.remaining())
+        b = get_backend(prover)
+        if hasattr(b, "prove_bound"):  # a pseudo-Boolean prover: exact integer rows, no SMT session
+            why = b.unsupported(c)
+            ans, better_x = (
+                ("unknown", None) if why else b.prove_bound(c, spec, res.value - 1, budget.remaining())
+            )
+            if why:
+                res.message = join_messages(res.message, f"{prover} cannot certify: {why}")
+            if ans == "sat":
+                better = SearchResult(
+                    "feasible",
+                    better_x,
+                    spec.value(better_x),
+                    None,
+                    join_messages(res.message, f"{prover} found a better exact solution than HiGHS."),
+                )
+                return better, 1
+        else:
+            eng = b.make_engine(c, seed, {})
+            lw = Lowerer(c, eng.builder, budget=budget)
+            try:
+                lowered = lw.lower(spec)
+            except BudgetExpired as e:
+                res.message = join_messages(res.message, f"not proven exactly by {prover}: {e}.")
+                return res, 0
+            session = SmtSession(eng, lw, lowered, spec, "fresh")
+            ans = session.check(("<=", res.value - 1), budget.remaining())
         if ans == "unsat":
             res.message = join_messages(res.message, f"optimality proven exactly by {prover}.")
             res.lower = res.value
@@ -408,4 +443,6 @@ class HighsBackend(Backend):
             )
         else:
             res.message = join_messages(res.message, f"exact certificate by {prover} timed out.")
+            if res.status == "optimal":  # optimal up to HiGHS's tolerances, but not proven exactly
+                res.status = "optimal_unproven"
         return res, 1

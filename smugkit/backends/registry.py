@@ -21,11 +21,15 @@ from smugkit.errors import InputError, ProblemError, SmugkitError, SolverUnavail
 _REGISTRY: dict[str, str] = {
     "highs": "smugkit.backends.highs_backend:HighsBackend",
     "z3": "smugkit.backends.z3_backend:Z3Backend",
+    "z3/pb": "smugkit.backends.z3_backend:Z3PbBackend",
     "cvc5": "smugkit.backends.cvc5_backend:Cvc5Backend",
     "pysmt:z3": "smugkit.backends.pysmt_backend:PysmtZ3",
     "pysmt:cvc5": "smugkit.backends.pysmt_backend:PysmtCvc5",
     "pysmt:yices": "smugkit.backends.pysmt_backend:PysmtYices",
     "smtlib": "smugkit.backends.smtlib_backend:SmtlibBackend",
+    "exact": "smugkit.backends.exact_backend:ExactBackend",
+    "scip": "smugkit.backends.scip_backend:ScipBackend",
+    "portfolio": "smugkit.backends.portfolio:PortfolioBackend",  # also portfolio:<a>;<b>;...
 }
 _CACHE: dict[str, Backend] = {}
 
@@ -37,7 +41,11 @@ def backend_names() -> list[str]:
 
 def get_backend(name: str) -> Backend:
     """The backend object for ``name``; unknown names raise SolverUnavailable listing the known ones."""
-    if name not in _REGISTRY:
+    if name.startswith("portfolio:") and name not in _CACHE:
+        from smugkit.backends.portfolio import PortfolioBackend, parse_members
+
+        _CACHE[name] = PortfolioBackend(parse_members(name.partition(":")[2]))
+    if name not in _REGISTRY and name not in _CACHE:
         raise SolverUnavailable(f"unknown backend {name!r}; known backends: {', '.join(_REGISTRY)}")
     if name not in _CACHE:
         module, cls = _REGISTRY[name].split(":")
@@ -46,10 +54,14 @@ def get_backend(name: str) -> Backend:
 
 
 def prover_names() -> list[str]:
-    """Backends that can prove a bound infeasible in exact arithmetic: those built on an SMT engine."""
+    """Backends that can prove a bound infeasible in exact arithmetic: SMT engines and ``prove_bound`` ones."""
     from smugkit.backends.smt_common import SmtBackend
 
-    return [n for n in _REGISTRY if isinstance(get_backend(n), SmtBackend)]
+    return [
+        n
+        for n in _REGISTRY
+        if isinstance(get_backend(n), SmtBackend) or hasattr(get_backend(n), "prove_bound")
+    ]
 
 
 def describe_backends() -> list[dict[str, Any]]:

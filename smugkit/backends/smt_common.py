@@ -187,8 +187,44 @@ class SmtBackend(Backend):
         """Native optimisation (result, solver calls, build seconds); backends that declare it override this."""
         raise NotImplementedError
 
+    encodings: tuple[str, ...] = ("lia",)  # "pb": Bools and PB rows (backends whose builder has pb_ge)
+    default_encoding = "lia"
+    default_pb_bits: int | None = 30  # pb rows rounded outward to this many bits (re-checked exactly)
+
+    def encoding(self, options: dict[str, Any]) -> str:
+        """The encoding of one solve: the ``encoding`` option, else the backend's default."""
+        return options.get("encoding", self.default_encoding)
+
+    def unsupported(self, c: Compiled) -> str | None:
+        if self.default_encoding == "pb":
+            from smugkit.backends.pb_lowering import pb_encoding_unsupported
+
+            return pb_encoding_unsupported(c)
+        return None
+
+    def lowerer(
+        self, c: Compiled, builder: TermBuilder, opts: dict[str, Any], budget: Budget | None = None
+    ) -> tuple[Any, type]:
+        """The lowering of one solve and its session class (PB rows with refinement, or linear arithmetic)."""
+        if self.encoding(opts) == "pb":
+            from smugkit.backends.pb_lowering import PbLowerer, PbSession, pb_encoding_unsupported
+            from smugkit.errors import ProblemError
+
+            why = pb_encoding_unsupported(c)
+            if why is not None:
+                raise ProblemError(f"backend {self.name!r}: {why}")
+            return PbLowerer(c, builder, opts.get("pb_bits", self.default_pb_bits)), PbSession
+        lw = Lowerer(c, builder, opts.get("binary_as", "int"), opts.get("int_rows", True), budget)
+        return lw, SmtSession
+
     def choices(self) -> dict[str, tuple[Any, ...]]:
+        pb = (
+            {"encoding": self.encodings, "pb_bits": (None, 8, 12, 16, 20, 24, 30)}
+            if "pb" in self.encodings
+            else {}
+        )
         return {
+            **pb,
             "binary_as": ("int", "bool"),
             "bound_mode": self.bound_modes,
             "int_rows": (True, False),
@@ -203,7 +239,7 @@ class SmtBackend(Backend):
             return keep_incumbent(res, inc), []
         t0 = time.perf_counter()
         engine = self.make_engine(c, ctx.seed, opts)
-        lw = Lowerer(c, engine.builder, opts.get("binary_as", "int"), opts.get("int_rows", True), ctx.budget)
+        lw, session_cls = self.lowerer(c, engine.builder, opts, ctx.budget)
         try:
             lowered = lw.lower(spec)
         except BudgetExpired as e:
@@ -213,7 +249,7 @@ class SmtBackend(Backend):
         if mode != "fresh":
             engine.assert_many(lowered.assertions)
         ctx.build_seconds = time.perf_counter() - t0
-        session = SmtSession(engine, lw, lowered, spec, mode)
+        session = session_cls(engine, lw, lowered, spec, mode)
         search = ctx.strategy if ctx.strategy in STRATEGIES else "binary"
         res = minimize(session, spec, search, ctx.budget, inc)
         res.message = join_messages(res.message, engine.message)

@@ -80,6 +80,15 @@ class Z3Builder:
     def not_(self, x: Any) -> Any:
         return self.z3.Not(x)
 
+    def true_(self) -> Any:
+        return self.z3.BoolVal(True, self.ctx)
+
+    def pb_ge(self, lits: list[Any], coefs: list[int], k: int) -> Any:
+        """``sum coefs*lits >= k`` as a native PB constraint (cardinality when every coefficient is 1)."""
+        if all(a == 1 for a in coefs):
+            return self.z3.AtLeast(*lits, k)
+        return self.z3.PbGe(list(zip(lits, coefs)), k)
+
 
 def _value(z3: Any, v: Any, kind: int) -> int | Fraction | bool:
     """A model value as a Python int, Fraction or bool."""
@@ -172,6 +181,7 @@ class Z3Backend(SmtBackend):
     default_bound_mode = "fresh"
     bound_modes = ("fresh", "assume")  # z3's push() cannot be interrupted: see the module docstring
     engine_options: ClassVar[dict[str, tuple[Any, ...]]] = {"isolate": (True, False)}  # forked checks
+    encodings = ("lia", "pb")
 
     def version(self) -> str:
         try:
@@ -193,6 +203,8 @@ class Z3Backend(SmtBackend):
         options: dict[str, Any],
     ) -> tuple[SearchResult, int, float]:
         """``z3.Optimize`` with the minimised objective; interrupted at the deadline."""
+        if self.encoding(options) == "pb":
+            return self._native_pb(c, spec, budget, seed, options)
         z3 = _z3()
         t0 = time.perf_counter()
         ctx = z3.Context()
@@ -242,3 +254,85 @@ class Z3Backend(SmtBackend):
         )
         status = "optimal" if r == z3.sat else "feasible"
         return SearchResult(status, x, value, value if status == "optimal" else low, msg), 1, build
+
+    def _native_pb(
+        self, c: Compiled, spec: ObjectiveSpec, budget: Budget, seed: int, options: dict[str, Any]
+    ) -> tuple[SearchResult, int, float]:
+        """``z3.Optimize`` over PB rows with the objective as weighted soft literals (z3's MaxSAT engine).
+
+        With rounded rows, an optimum that violates an exact row adds that row and re-optimises; the final
+        optimum satisfies every exact row, and the relaxation's optimum bounds the exact one, so it is exact.
+        Each optimisation runs in a forked child killed at the deadline (``isolate=True``).
+        """
+        from smugkit.backends.forked import forked_call
+        from smugkit.backends.pb_lowering import PbLowerer
+
+        z3 = _z3()
+        t0 = time.perf_counter()
+        ctx = z3.Context()
+        lw = PbLowerer(c, Z3Builder(z3, ctx), options.get("pb_bits", self.default_pb_bits))
+        lowered = lw.lower(spec)
+        rows = list(lowered.assertions)
+        soft = []
+        for a, j in zip(spec.coefs, spec.cols.tolist()):
+            if a:
+                soft.append((z3.Not(lw.cols[j]) if a > 0 else lw.cols[j], abs(int(a))))
+        build = time.perf_counter() - t0
+        calls, refined, msg = 0, 0, ""
+        best: np.ndarray | None = None
+
+        def optimise(seconds: float) -> tuple[str, Any]:
+            opt = z3.Optimize(ctx=ctx)
+            opt.set("random_seed", int(seed))
+            opt.set("timeout", max(1, int(seconds * 1000)))
+            opt.add(rows)
+            for lit, w in soft:
+                opt.add_soft(lit, w)
+            r = opt.check()
+            if r == z3.unsat:
+                return "unsat", None
+            try:
+                m = opt.model()
+            except z3.Z3Exception:
+                m = None
+            vals = [z3.is_true(m.eval(b, model_completion=True)) for b in lw.cols] if m is not None else None
+            return ("sat" if r == z3.sat else "unknown"), vals
+
+        while not budget.expired():
+            seconds = budget.remaining()
+            if options.get("isolate", True):
+                state, out = forked_call(lambda s=seconds: optimise(s), seconds + 0.05)
+            else:
+                state, out = "ok", optimise(seconds)
+            calls += 1
+            if state != "ok":
+                msg = "z3 Optimize: stopped at the deadline" if state == "timeout" else f"z3 failed: {out}"
+                break
+            ans, vals = out
+            if ans == "unsat":
+                return SearchResult("infeasible", None, None, None), calls, build
+            if vals is None:
+                msg = "z3 Optimize: unknown"
+                break
+            x = np.array(vals, dtype=np.float64)
+            bad = lw.violated(x)
+            if not bad:
+                if ans == "sat":
+                    v = spec.value(x)
+                    note = f"{refined} exact rows added" if refined else ""
+                    return SearchResult("optimal", x, v, v, note), calls, build
+                best, msg = x, "z3 Optimize: unknown (best model so far)"
+                break
+            refined += len(bad)
+            rows += [lw.term(r) for r in bad]
+        if best is not None:
+            return SearchResult("feasible", best, spec.value(best), None, msg), calls, build
+        return SearchResult("unknown", None, None, None, msg), calls, build
+
+
+class Z3PbBackend(Z3Backend):
+    """z3 over pseudo-Boolean rows (``encoding="pb"``): Bools, ``PbGe``/``AtLeast``, rows rounded outward."""
+
+    name = "z3/pb"
+    default_encoding = "pb"
+    default_strategy = "native"

@@ -65,6 +65,7 @@ def medians(rows: list[dict]) -> list[dict]:
             "backend": b,
             "runs": len(mine),
             "optimal": sum(r.get("status") == "optimal" for r in mine),
+            "unproven": sum(r.get("status") == "optimal_unproven" for r in mine),
             "certified": sum(bool(r.get("certified")) for r in mine),
             "median_build_s": float(np.median([r["build_s"] for r in mine])),
             "median_solve_s": float(np.median(wall)),
@@ -94,7 +95,7 @@ def _median(values):
 def format_table(table: list[dict]) -> str:
     lines = [
         (
-            f"{'backend':<22} {'runs':>5} {'optimal':>8} {'certified':>9} {'build s':>9} {'solve s':>9} "
+            f"{'backend':<22} {'runs':>5} {'optimal':>8} {'unproven':>8} {'certified':>9} {'build s':>9} {'solve s':>9} "
             f"{'x ref':>8} {'x ref where ref optimal':>24}"
         )
     ]
@@ -104,7 +105,7 @@ def format_table(table: list[dict]) -> str:
         so_txt = f"{so:.1f} (n={e['reference_optimal_instances']})" if so is not None else "-"
         label = e["backend"] + (" (baseline)" if e["backend"] == "reference" else "")
         lines.append(
-            f"{label:<22} {e['runs']:>5} {e['optimal']:>8} {e['certified']:>9} "
+            f"{label:<22} {e['runs']:>5} {e['optimal']:>8} {e.get('unproven', 0):>8} {e['certified']:>9} "
             f"{e['median_build_s']:>9.4f} {e['median_solve_s']:>9.4f} "
             f"{(f'{sp:.1f}' if sp is not None else '-'):>8} {so_txt:>24}"
         )

@@ -104,7 +104,7 @@ def backend_solver(name: str) -> Solver:
 
     spec, _, prover = name.partition("+")
     backend, _, strategy = spec.partition("@")
-    if backend not in backend_names():
+    if backend not in backend_names() and not backend.startswith("portfolio:"):
         raise InputError(
             f"bench backend {name!r}: unknown backend {backend!r}; known: reference, {backend_names()}"
         )
@@ -270,7 +270,7 @@ def _run_row(
     row["solve_s"] = d.get("solve_time", row["wall_s"])
     row["encode_s"] = d.get("build_time")
     mask = d.get("mask")
-    if mask is not None and row["status"] in ("optimal", "feasible"):
+    if mask is not None and row["status"] in ("optimal", "optimal_unproven", "feasible"):
         runner = runners.setdefault(
             id(p.net), model_runner(p.net, [p.net.first_layer().pre, p.net.output.name])
         )
@@ -286,7 +286,7 @@ def find_disagreements(rows: list[dict]) -> list[dict]:
     for row in rows:
         if row.get("status") == "optimal" and row.get("objective") is not None:
             by_instance.setdefault(row["instance"], {})[row["backend"]] = float(row["objective"])
-        if row.get("status") in ("optimal", "feasible") and row.get("exact_ok") is False:
+        if row.get("status") in ("optimal", "optimal_unproven", "feasible") and row.get("exact_ok") is False:
             bad.append({"instance": row["instance"], "kind": "invalid mask", "backend": row["backend"]})
     for inst, optima in by_instance.items():
         if len(set(optima.values())) > 1:

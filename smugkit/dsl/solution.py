@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-STATUSES = ("optimal", "feasible", "infeasible", "unknown")
+# "optimal_unproven": the best answer found, optimal up to float tolerances, but no exact proof of optimality
+STATUSES = ("optimal", "optimal_unproven", "feasible", "infeasible", "unknown")
 
 
 @dataclass

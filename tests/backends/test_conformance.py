@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from smugkit.backends import available_backends, backend_names, get_backend, solve
+from smugkit.errors import ProblemError
 from tests.backends.corpus import CORPUS, Case
 
 # derived from the registry and the backends' declared capabilities, never kept by hand
@@ -38,6 +39,11 @@ def test_corpus(case: Case, backend: str) -> None:
     if case.rational_objective and not get_backend(backend).capabilities.native_optimization:
         pytest.skip(f"{backend}: a rational objective needs native optimisation")
     problem = case.build()
+    why = get_backend(backend).unsupported(problem.compile())
+    if why is not None:
+        with pytest.raises(ProblemError, match=backend):
+            solve(problem, backend, timeout=30)
+        pytest.skip(f"{backend} does not take this problem: {why}")
     sol = solve(problem, backend, timeout=30)
     assert sol.backend == backend and sol.backend_version
     if case.status == "infeasible":
