@@ -219,6 +219,12 @@ def run_batch(
     call = partial(_call, partial(run_item, task), "row")
     bar = _bar(len(jobs), len(jobs) - len(todo), progress, task_kind)
     try:
+        for job in [
+            j for j in todo if j.payload["error"] is not None
+        ]:  # unreadable: recorded here, not shipped
+            store.append(job.id, {**run_item(task, job), "attempt": 1, "schema": SCHEMA_VERSION})
+            bar.update(1)
+        todo = [j for j in todo if j.payload["error"] is None]
         for attempt in (1, 2):
             for job, row in ex.map(call, todo):
                 row = {"item": job.id, **row, "attempt": attempt, "schema": SCHEMA_VERSION}

@@ -55,7 +55,9 @@ class DaskExecutor:
         from dask.distributed import as_completed
 
         futures = {
-            self.client.submit(call, job, key=f"smugkit-{id(self)}-{n}", pure=False, retries=self.retries): job
+            self.client.submit(
+                call, job, key=f"smugkit-{id(self)}-{n}", pure=False, retries=self.retries
+            ): job
             for n, job in enumerate(jobs)
         }
         try:

@@ -46,7 +46,7 @@ def _array_items(path: Path, net: Network, scale: float | None) -> list[Item]:
             with np.load(path, allow_pickle=False) as f:
                 if "x" not in f:
                     raise InputError(f"{path}: a .npz of inputs needs an 'x' array; it has {sorted(f)}")
-                x, y = f["x"], (f["y"] if "y" in f else None)
+                x, y = f["x"], f.get("y")
         else:
             x, y = np.load(path, allow_pickle=False), None
     except (OSError, ValueError) as e:
@@ -139,7 +139,9 @@ def as_items(inputs, net: Network, **read) -> list[Item]:
         shape = tuple(net.input.shape)
         if inputs.size == int(np.prod(shape)):
             inputs = inputs.reshape((1, *shape))
-        return [Item(f"item-{i:04d}", _shape_to(np.asarray(v), shape, f"item {i}")) for i, v in enumerate(inputs)]
+        return [
+            Item(f"item-{i:04d}", _shape_to(np.asarray(v), shape, f"item {i}")) for i, v in enumerate(inputs)
+        ]
     items: list[Item] = []
     for i, v in enumerate(inputs):
         if isinstance(v, Item):

@@ -106,10 +106,13 @@ class PoolExecutor:
             deaths[jid] += 1
             if deaths[jid] > self.retries:
                 job = pending.pop(jid)
-                yield job, {
-                    "status": "error",
-                    "error": f"the worker process died while running this item ({deaths[jid]} times)",
-                }
+                yield (
+                    job,
+                    {
+                        "status": "error",
+                        "error": f"the worker process died while running this item ({deaths[jid]} times)",
+                    },
+                )
 
 
 def _drain(q) -> set[str]:

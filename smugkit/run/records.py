@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 #: version of the rows in results.jsonl / summary.csv; bumped when a column changes meaning or goes away
 SCHEMA_VERSION = 1
@@ -29,7 +29,7 @@ def run_header(**extra) -> dict:
 
     Its ``job`` starts with ``#``, which readers of the log skip as a header rather than an item.
     """
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     return {"job": f"#run {now}", "schema": SCHEMA_VERSION, "started": now, **host_facts(), **extra}
 
 
