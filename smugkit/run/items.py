@@ -57,8 +57,8 @@ def _array_items(path: Path, net: Network, scale: float | None) -> list[Item]:
         x = x.reshape((1, *shape))
     elif x.ndim == 0 or x[0].size != size:
         raise InputError(
-            f"{path}: array of shape {list(x.shape)} is neither one input nor a batch of inputs of shape "
-            f"{list(shape)} (model input {net.input.name!r})"
+            f"{path}: array of shape {list(x.shape)} does not fit the model input {net.input.name!r} of shape "
+            f"{list(shape)}, as one input or as a batch of them"
         )
     if y is not None and len(y) != len(x):
         raise InputError(f"{path}: {len(y)} labels in 'y' for {len(x)} inputs in 'x'")
