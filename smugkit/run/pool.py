@@ -3,15 +3,13 @@
 Workers are started with the ``forkserver`` method (``spawn`` where there is none): a plain ``fork`` of a
 parent that has run HiGHS copies its thread pool's locks and the child can hang. A worker that dies (killed,
 out of memory, a crash in a solver) breaks the pool; the jobs it was running are retried once in a fresh
-pool, then recorded as failed rows, and every other unfinished job goes on.
+pool of one worker, then recorded as failed rows, and every other unfinished job goes on.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import queue
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -20,7 +18,7 @@ from smugkit.errors import InputError
 from smugkit.run.jobs import Job
 
 #: modules a forkserver imports once, so each worker starts without re-importing them
-PRELOAD = ["numpy", "smugkit.run.batch"]
+PRELOAD = ["numpy", "onnxruntime", "smugkit.run.batch", "smugkit.attribution.smug", "smugkit.frontends"]
 
 _started = None  # in a worker: the queue it reports each job id on, before running it
 
@@ -52,76 +50,74 @@ def default_workers() -> int:
 
 
 class PoolExecutor:
-    """Runs jobs on ``workers`` local processes; a job whose worker died is retried ``retries`` times."""
+    """Runs jobs on ``workers`` local processes; a job whose worker died is retried once, on its own."""
 
     name = "local"
 
-    def __init__(self, workers: int | None = None, retries: int = 1) -> None:
+    def __init__(self, workers: int | None = None) -> None:
         if workers is None:
             workers = default_workers()
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise InputError(f"local executor: workers must be a positive integer, got {workers!r}")
         self.workers = workers
-        self.retries = int(retries)
 
     def map(self, call: Callable[[Job], dict], jobs: Sequence[Job]) -> Iterator[tuple[Job, dict]]:
-        """Yield ``(job, call(job))`` as each job finishes, in completion order."""
+        """Yield ``(job, call(job))`` as each job finishes, in completion order.
+
+        When a worker dies, the jobs that had started and not finished are suspects: each is rerun alone in a
+        pool of one, which clears the innocent and convicts the job that kills its worker (a failed row).
+        """
         pending = {job.id: job for job in jobs}
-        deaths: Counter[str] = Counter()
-        ctx = _context()
+        suspects: list[str] = []
+        blind = 0  # deaths before any job had started (a worker that cannot start at all)
         while pending:
-            started = ctx.Queue()
-            pool = ProcessPoolExecutor(
-                max_workers=min(self.workers, len(pending)),
-                mp_context=ctx,
-                initializer=_init_worker,
-                initargs=(started,),
-            )
-            broken = False
-            try:
-                futures = {pool.submit(_run_in_worker, call, job): job for job in pending.values()}
-                while futures and not broken:
-                    done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        job = futures.pop(fut)
-                        try:
-                            row = fut.result()
-                        except BrokenProcessPool:
-                            broken = True
-                            continue
+            alone = bool(suspects)
+            batch = [pending[suspects.pop(0)]] if alone else list(pending.values())
+            started: set[str] = set()
+            broken = yield from self._round(call, batch, 1 if alone else self.workers, pending, started)
+            if not broken:
+                continue
+            hit = [jid for jid in started if jid in pending]
+            if alone and hit:
+                job = pending.pop(hit[0])
+                yield job, {"status": "error", "error": "the worker process died running this item, twice"}
+            elif hit:
+                suspects.extend(hit)
+            else:
+                blind += 1
+                if blind > 1:
+                    for job in list(pending.values()):
                         del pending[job.id]
-                        yield job, row
-            finally:
-                _shutdown(pool)
-            if broken:
-                yield from self._after_death(_drain(started), pending, deaths)
-            started.close()
+                        yield job, {"status": "error", "error": "the worker processes died before starting"}
 
-    def _after_death(
-        self, started: set[str], pending: dict[str, Job], deaths: Counter[str]
-    ) -> Iterator[tuple[Job, dict]]:
-        """Charge the death to the jobs that had started; those past their retries become failed rows."""
-        culprits = [jid for jid in pending if jid in started] or list(pending)
-        for jid in culprits:
-            deaths[jid] += 1
-            if deaths[jid] > self.retries:
-                job = pending.pop(jid)
-                yield (
-                    job,
-                    {
-                        "status": "error",
-                        "error": f"the worker process died while running this item ({deaths[jid]} times)",
-                    },
-                )
-
-
-def _drain(q) -> set[str]:
-    out = set()
-    while True:
+    def _round(self, call, batch: list[Job], workers: int, pending: dict[str, Job], started: set[str]):
+        """One pool over ``batch``: yields finished jobs (removing them from ``pending``); returns whether a
+        worker died, with the ids of the jobs that had started added to ``started``."""
+        ctx = _context()
+        q = ctx.SimpleQueue()
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(batch)), mp_context=ctx, initializer=_init_worker, initargs=(q,)
+        )
+        broken = False
         try:
-            out.add(q.get(timeout=0.05))
-        except (queue.Empty, OSError, EOFError):
-            return out
+            futures = {pool.submit(_run_in_worker, call, job): job for job in batch}
+            while futures and not broken:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    job = futures.pop(fut)
+                    try:
+                        row = fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        continue
+                    del pending[job.id]
+                    yield job, row
+        finally:
+            _shutdown(pool)
+            while not q.empty():
+                started.add(q.get())
+            q.close()
+        return broken
 
 
 def _shutdown(pool: ProcessPoolExecutor) -> None:
