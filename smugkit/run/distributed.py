@@ -25,11 +25,19 @@ def _lost(exc: BaseException) -> dict:
 
 
 class DaskExecutor:
-    """Jobs on a dask.distributed cluster: the one at ``address``, or a `LocalCluster` of ``workers``."""
+    """Jobs on a dask.distributed cluster: the one at ``address``, or a `LocalCluster` of ``workers``
+    processes (threads of this process with ``processes=False``)."""
 
     name = "dask"
 
-    def __init__(self, address: str | None = None, workers: int | None = None, retries: int = 1) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        workers: int | None = None,
+        retries: int = 1,
+        timeout: float = CONNECT_TIMEOUT,
+        processes: bool = True,
+    ) -> None:
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError as e:
@@ -38,7 +46,7 @@ class DaskExecutor:
         self.retries = retries
         if address:
             try:
-                self.client = Client(address, timeout=CONNECT_TIMEOUT)
+                self.client = Client(address, timeout=timeout)
             except (OSError, TimeoutError) as e:
                 raise InputError(f"dask executor: cannot reach the scheduler at {address!r}: {e}") from e
         else:
@@ -46,7 +54,7 @@ class DaskExecutor:
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
                 raise InputError(f"dask executor: workers must be a positive integer, got {workers!r}")
             self.cluster = LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None
             )
             self.client = Client(self.cluster)
 
