@@ -70,7 +70,29 @@ class Explanation:
         if pictures:
             files["saliency"] = visualize.save_heatmap(folder / "saliency.png", self.saliency, self.image)
             files["mask"] = visualize.save_mask(folder / "mask.png", self.mask_plane, self.image)
+            files["panel"] = folder / "panel.png"
+            self.plot().savefig(files["panel"], dpi=100)
         return files
+
+    def plot(self):
+        """input | saliency (with a colorbar) | mask, titled with label, probability, mask size and status:
+        a matplotlib ``Figure`` (a notebook shows it)."""
+        from smugkit.attribution import panel
+
+        return panel.figure(self)
+
+    def __repr__(self) -> str:
+        cert = "certified" if self.certified else ("not certified" if self.certificate else "unchecked")
+        return (
+            f"Explanation(label={self.label}, p={self.probability:.3f}, mask={self.mask_size}/"
+            f"{self.mask_bits.size} windows of {self.window}x{self.window}, {self.status}, {cert}, "
+            f"backend={self.solution.get('backend')!r}, model={self.model!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        from smugkit.attribution import panel
+
+        return panel.html_block(self, self.summary())
 
     @classmethod
     def load(cls, path: str | Path) -> Explanation:
