@@ -26,6 +26,17 @@ _started = None  # in a worker: the queue it reports each job id on, before runn
 def _init_worker(started) -> None:
     global _started
     _started = started
+    _one_thread_each()
+
+
+def _one_thread_each() -> None:
+    """One worker per core: BLAS keeps to one thread in each, so the workers do not oversubscribe the cores
+    (threadpoolctl, when installed; dask does the same for its workers through OMP_NUM_THREADS)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(1)
 
 
 def _run_in_worker(call: Callable[[Job], dict], job: Job) -> dict:
