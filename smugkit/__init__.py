@@ -28,6 +28,27 @@ def attribute(model, x, *, method: str = "integrated_gradients", target=None, **
     return run_method(model, x, method=method, target=target, **options)
 
 
+def explain_many(model, inputs, out, config=None, **options):
+    """SMUG explanations of many inputs, resumable: see `smugkit.run.batch.explain_many`."""
+    from smugkit.run.batch import explain_many as run
+
+    return run(model, inputs, out, config, **options)
+
+
+def attribute_many(model, inputs, out, **options):
+    """Attributions of many inputs, resumable: see `smugkit.run.batch.attribute_many`."""
+    from smugkit.run.batch import attribute_many as run
+
+    return run(model, inputs, out, **options)
+
+
+def plot_grid(results, **options):
+    """Many explanations or attributions (or a batch result) in one figure, one row of panels each."""
+    from smugkit.attribution.panel import plot_grid as grid
+
+    return grid(results.results() if hasattr(results, "results") else results, **options)
+
+
 __all__ = [
     "InputError",
     "ModelError",
@@ -37,5 +58,8 @@ __all__ = [
     "UnsupportedOpError",
     "__version__",
     "attribute",
+    "attribute_many",
     "explain",
+    "explain_many",
+    "plot_grid",
 ]

@@ -88,24 +88,42 @@ class _Progress:
     def __init__(self, args) -> None:
         self.quiet = getattr(args, "quiet", False)
         self.t0 = time.perf_counter()
+        self.live = None  # a redrawn line during a long solve: incumbent, bound, elapsed budget
 
     def __enter__(self):
+        if not self.quiet:
+            from smugkit.run.live import LiveLine
+
+            self.live = LiveLine().__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        return None
+        if self.live is not None:
+            self.live.__exit__(*exc)
 
     def __call__(self, stage: str) -> None:
         if not self.quiet:
+            if self.live is not None:
+                self.live.clear()
             print(f"[{time.perf_counter() - self.t0:6.2f}s] {stage}", file=sys.stderr, flush=True)
 
 
 def cmd_explain(args) -> int:
-    _check_pictures(args)
     from smugkit.frontends import load_model
+    from smugkit.run.cli_batch import batch_items, run_batch_command
     from smugkit.units.inputs import read_input
 
     net = load_model(args.model, **_model_kwargs(args))
+    items = batch_items(args, net)
+    if items is not None:  # many inputs: one folder each, resumable (smugkit.run.batch)
+        from dataclasses import asdict
+
+        from smugkit.attribution.smug import SmugConfig
+
+        options = asdict(SmugConfig.from_arguments(args))
+        return run_batch_command(
+            args, "explain", items, _out_dir(args, Path(args.input).stem), options, args.label
+        )
     x = read_input(args.input, net, resize=args.resize, scale=args.scale, layout=args.layout)
     return _run_explain(net, x, args, Path(args.input).stem)
 
@@ -131,10 +149,16 @@ def cmd_attribute(args) -> int:
     from smugkit.attribution import attribute
     from smugkit.frontends import load_model
     from smugkit.model import Model
+    from smugkit.run.cli_batch import batch_items, run_batch_command
     from smugkit.units import detect_layout
     from smugkit.units.inputs import read_input
 
     net = load_model(args.model, **_model_kwargs(args))
+    items = batch_items(args, net)
+    if items is not None:  # many inputs: one folder each, resumable (smugkit.run.batch)
+        options = {"method": args.method, "gradients": args.gradients, **_method_options(args.option or [])}
+        out = _out_dir(args, f"{Path(args.input).stem}-{args.method}")
+        return run_batch_command(args, "attribute", items, out, options, args.target)
     x = read_input(args.input, net, resize=args.resize, scale=args.scale, layout="auto")
     a = attribute(
         Model(net, gradients=args.gradients),
@@ -178,7 +202,6 @@ def cmd_methods(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    _check_pictures(args)
     from smugkit import zoo
     from smugkit.frontends import load_model
 
@@ -312,9 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(p)
     p.set_defaults(func=cmd_inspect)
 
+    from smugkit.run.cli_batch import INPUTS_HELP, add_batch_options
+
     p = sub.add_parser("explain", help="explain a prediction with a minimal, certified input mask (SMUG)")
     p.add_argument("model", help="ONNX file")
-    p.add_argument("input", help="input: .npy, .json or an image file (PNG/JPEG)")
+    p.add_argument("input", help=INPUTS_HELP)
+    add_batch_options(p)
     p.add_argument("--resize", action="store_true", help="resize an image to the model's input size")
     p.add_argument("--scale", type=float, help="multiply input values by this (images default to 1/255)")
     _add_model_options(p)
@@ -325,7 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("attribute", help="attribute a prediction with any registered method (JSON record)")
     p.add_argument("model", help="ONNX file")
-    p.add_argument("input", help="input: .npy, .json or an image file (PNG/JPEG)")
+    p.add_argument("input", help=INPUTS_HELP)
+    add_batch_options(p)
     p.add_argument("--method", default="integrated_gradients", choices=sorted(METHODS))
     p.add_argument("--target", type=int, help="class to attribute (default: the predicted one)")
     p.add_argument("--gradients", default="ir", help="gradient provider: ir, onnx or fd (default ir)")

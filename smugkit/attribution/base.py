@@ -85,7 +85,29 @@ class Attribution:
             image = np.asarray(image, dtype=np.float64)
             plane = values.reshape(image.shape).sum(axis=-1)
             files["png"] = visualize.save_heatmap(path / "attribution.png", plane, image)
+            files["panel"] = path / "panel.png"
+            self.plot(image).savefig(files["panel"], dpi=100)
         return files
+
+    def plot(self, image: Array | None = None):
+        """input (when ``image``, ``(H, W, C)``, is given) | the values as a saliency map with a colorbar:
+        a matplotlib ``Figure`` (a notebook shows it)."""
+        from smugkit.attribution import panel
+
+        return panel.figure(self, image)
+
+    def __repr__(self) -> str:
+        v = np.asarray(self.values, dtype=np.float64)
+        return (
+            f"Attribution(method={self.method!r}, target={self.target}, tensor={self.tensor!r}, "
+            f"shape={list(v.shape)}, sum={v.sum():.6g}, max|v|={np.abs(v).max() if v.size else 0:.6g}, "
+            f"model={self.model!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        from smugkit.attribution import panel
+
+        return panel.html_block(self, repr(self))
 
     @classmethod
     def load(cls, path: str | Path) -> Attribution:

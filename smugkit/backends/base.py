@@ -9,7 +9,8 @@ those steps is a `SolveContext`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,6 +24,9 @@ from smugkit.dsl.solution import Solution
 from smugkit.errors import ProblemError, SolverUnavailable
 
 __all__ = ["Backend", "Budget", "Capabilities", "SolveContext", "watchdog"]
+
+#: called with each solve's `SolveContext` before ``run`` (a progress line polls it); None: nobody watches
+watcher: Callable[[SolveContext], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,9 @@ class SolveContext:
     note: str = ""  # what became of the incumbent, for the Solution's message
     calls: int = 0  # solver calls made by ``run``
     build_seconds: float = 0.0  # time ``run`` spent building the solver's model
+    live: dict[str, Any] = field(
+        default_factory=dict
+    )  # what ``run`` may report as it goes (incumbent, bound)
 
 
 class Backend(ABC):
@@ -140,7 +147,10 @@ class Backend(ABC):
         opts = check_options(self, strategy, options, self.choices(), self.free_options)
         ctx = SolveContext(problem, c, spec, budget, strategy, opts, seed, num_solutions, timeout)
         ctx.incumbent, ctx.note = self.incumbent(ctx, incumbent)
+        if watcher is not None:
+            watcher(ctx)
         best, alternatives = self.run(ctx)
+        ctx.live["done"] = True
         return build_solution(self, ctx, best, alternatives)
 
     @abstractmethod

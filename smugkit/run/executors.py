@@ -73,9 +73,30 @@ def _capture(call: Callable[[Job], dict], job: Job) -> tuple[str, object]:
         return "raised", f"{type(exc).__name__}: {exc}"
 
 
+def _local(**options: object) -> Executor:
+    from smugkit.run.pool import PoolExecutor
+
+    return PoolExecutor(**options)
+
+
+def _dask(**options: object) -> Executor:
+    from smugkit.run.distributed import DaskExecutor
+
+    return DaskExecutor(**options)
+
+
+def _ray(**options: object) -> Executor:
+    from smugkit.run.distributed import RayExecutor
+
+    return RayExecutor(**options)
+
+
 EXECUTORS: dict[str, Callable[..., Executor]] = {
     "serial": SerialExecutor,
     "forked": ForkedExecutor,
+    "local": _local,
+    "dask": _dask,
+    "ray": _ray,
 }
 
 
@@ -87,3 +108,29 @@ def get_executor(name: str, **options: object) -> Executor:
         return EXECUTORS[name](**options)
     except TypeError as e:
         raise InputError(f"executor {name!r}: {e}") from e
+
+
+def parse_executor(spec: str, workers: int | None = None) -> Executor:
+    """An executor from a command-line spec: ``serial``, ``local[:N]``, ``dask[=ADDRESS]`` or ``ray[=ADDRESS]``.
+
+    ``local:2`` is two worker processes; ``dask``/``ray`` with no address start a local cluster of
+    ``workers`` processes (default: one per core). ``:`` works in place of ``=`` (``dask:tcp://h:8786``).
+    """
+    name, _, arg = spec.replace("=", ":", 1).partition(":")
+    name = name.strip().lower()
+    if name == "local" and arg:
+        try:
+            workers = int(arg)
+        except ValueError:
+            raise InputError(f"executor {spec!r}: the number of workers must be an integer") from None
+        arg = ""
+    if name in ("dask", "ray") and arg.isdigit():  # dask:2 -- a local cluster of 2 workers
+        workers, arg = int(arg), ""
+    if arg and name not in ("dask", "ray"):
+        raise InputError(f"executor {spec!r}: {name!r} takes no address")
+    options: dict[str, object] = {}
+    if name in ("local", "dask", "ray") and workers is not None:
+        options["workers"] = workers
+    if arg:
+        options["address"] = arg
+    return get_executor(name, **options)

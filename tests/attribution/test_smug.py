@@ -100,7 +100,13 @@ def test_json_round_trip_and_files(cnn, tmp_path):
     alt = np.asarray(e.alternatives[0])
     assert alt.sum() >= e.mask_size and not np.array_equal(alt, np.asarray(e.mask_bits).reshape(-1))
     files = e.save(tmp_path)
-    assert {p.name for p in files.values()} == {"explanation.json", "explanation.npz", "saliency.png", "mask.png"}
+    assert {p.name for p in files.values()} == {
+        "explanation.json",
+        "explanation.npz",
+        "saliency.png",
+        "mask.png",
+        "panel.png",
+    }
     back = Explanation.load(tmp_path)
     assert back.mask_size == e.mask_size and back.label == e.label
     np.testing.assert_array_equal(back.saliency, e.saliency)

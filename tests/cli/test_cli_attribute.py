@@ -26,7 +26,12 @@ def test_attribute_writes_the_methods_record(files, capsys, method):
     out = folder / method
     rc = main(["attribute", str(model), str(x), "--method", method, "--target", "1", "--out", str(out)])
     assert rc == 0 and f"wrote {out / 'attribution.json'}" in capsys.readouterr().out
-    assert {p.name for p in out.iterdir()} == {"attribution.json", "attribution.npy", "attribution.png"}
+    assert {p.name for p in out.iterdir()} == {
+        "attribution.json",
+        "attribution.npy",
+        "attribution.png",
+        "panel.png",
+    }
     a = Attribution.load(out)
     ref = attribute(load_model(model), np.load(x), method=method, target=1)
     assert a.method == method and a.target == 1 and np.allclose(a.values, ref.values)

@@ -40,7 +40,13 @@ def test_explain_writes_files(model_and_input, capsys, input_name):
         ]
     )
     assert rc == 0
-    assert {p.name for p in out.iterdir()} == {"explanation.json", "explanation.npz", "saliency.png", "mask.png"}
+    assert {p.name for p in out.iterdir()} == {
+        "explanation.json",
+        "explanation.npz",
+        "saliency.png",
+        "mask.png",
+        "panel.png",
+    }
     text = capsys.readouterr().out
     assert "certificate (onnxruntime): holds" in text and "optimal" in text
     record = json.loads((out / "explanation.json").read_text())

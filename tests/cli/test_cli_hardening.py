@@ -15,13 +15,17 @@ from onnx import TensorProto, helper, numpy_helper
 import smugkit
 from smugkit.cli import main
 from smugkit.errors import InputError
-from smugkit.zoo import model_path
+from smugkit.zoo import model_path, sample_inputs
 
 
 def test_missing_matplotlib_is_reported_before_any_work(tmp_path, monkeypatch, capsys):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "matplotlib" else real(n, *a))
-    rc = main(["--quiet", "demo", "--out", str(tmp_path / "out")])
+    x = tmp_path / "x.npy"
+    np.save(x, sample_inputs(28)[0][0])
+    rc = main(
+        ["--quiet", "attribute", str(model_path("digits_cnn28")), str(x), "--out", str(tmp_path / "out")]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "matplotlib" in err and "--no-pictures" in err
     assert not (tmp_path / "out").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -109,7 +110,32 @@ class Explanation:
                 folder / "saliency.png", png.heatmap_rgb(self.saliency, self.image)
             )
             files["mask"] = png.write_png(folder / "mask.png", png.mask_rgb(self.mask_plane, self.image))
+            if (
+                importlib.util.find_spec("matplotlib") is not None
+            ):  # the annotated panel needs the [viz] extra
+                files["panel"] = folder / "panel.png"
+                self.plot().savefig(files["panel"], dpi=100)
         return files
+
+    def plot(self):
+        """input | saliency (with a colorbar) | mask, titled with label, probability, mask size and status:
+        a matplotlib ``Figure`` (a notebook shows it)."""
+        from smugkit.attribution import panel
+
+        return panel.figure(self)
+
+    def __repr__(self) -> str:
+        cert = "certified" if self.certified else ("not certified" if self.certificate else "unchecked")
+        return (
+            f"Explanation(label={self.label}, p={self.probability:.3f}, mask={self.mask_size}/"
+            f"{self.mask_bits.size} windows of {self.window}x{self.window}, {self.status}, {cert}, "
+            f"backend={self.solution.get('backend')!r}, model={self.model!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        from smugkit.attribution import panel
+
+        return panel.html_block(self, self.summary())
 
     @classmethod
     def load(cls, path: str | Path) -> Explanation:

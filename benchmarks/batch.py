@@ -1,0 +1,134 @@
+"""Batch throughput: N digits explained by a plain loop, and by `explain_many` on each executor.
+
+Work per item: the demo's explanation (bundled digits CNN 1x28x28, window 2, HiGHS), on the first N digits
+of the bundled test split, no pictures. Executors: ``serial`` (the runner in this process), ``local:1`` and
+``local:2`` (the process pool), a Dask local cluster of 2 worker processes, and with ``--ray`` a local Ray
+of 2 CPUs. Columns: wall seconds (including starting the workers), seconds to the first finished item
+(mostly worker start-up), items per second over the whole run and after the first item (steady state),
+the speed-up against ``local:1`` (steady state), and the overhead per item against the plain loop
+(wall minus the loop's time, per item). Results agree: every executor's mask sizes equal the loop's.
+
+The target is ``local:2`` >= 1.7x ``local:1`` on a 2-core machine: run it on a quiet machine (other load
+shares the cores and hides the scaling).
+
+Run: python benchmarks/batch.py [--n 20] [--executors serial,local:1,local:2,dask:2] [--ray] [--json FILE]
+(Dask/Ray: pip install 'smugkit[dist]'.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from smugkit import zoo
+from smugkit.attribution.smug import explain
+from smugkit.model import Model
+from smugkit.run.records import host_facts
+
+MODEL = "digits_cnn28"
+OPTIONS = {"window": 2}  # the demo's explanation
+
+
+def plain_loop(x) -> tuple[float, list[int]]:
+    """The reference: explain each digit in this process, no runner, no files."""
+    model = Model(zoo.model_path(MODEL))
+    t0 = time.perf_counter()
+    sizes = [explain(model, xi, **OPTIONS).mask_size for xi in x]
+    return time.perf_counter() - t0, sizes
+
+
+def batch_run(x, executor: str, out: Path) -> dict:
+    """One `explain_many` run; the time of each finished row is taken as it arrives."""
+    arrivals: list[float] = []
+    from dataclasses import asdict
+
+    from smugkit.attribution.smug import SmugConfig
+    from smugkit.run.batch import run_batch
+
+    t0 = time.perf_counter()
+    result = run_batch(
+        "explain",
+        zoo.model_path(MODEL),
+        x,
+        out,
+        options=asdict(SmugConfig.make(None, **OPTIONS)),
+        executor=executor,
+        pictures=False,
+        on_row=lambda row: arrivals.append(time.perf_counter() - t0),
+    )
+    wall = time.perf_counter() - t0
+    n = len(x)
+    first = arrivals[0] if arrivals else float("nan")
+    steady = (n - 1) / (arrivals[-1] - first) if n > 1 and arrivals[-1] > first else float("nan")
+    return {
+        "executor": executor,
+        "wall_s": wall,
+        "first_s": first,
+        "items_per_s": n / wall,
+        "steady_items_per_s": steady,
+        "failed": result.failed,
+        "sizes": [r.get("mask_size") for r in result.rows],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument(
+        "--n", type=int, default=20, help="digits to explain (default 20; the issue's figure: 200)"
+    )
+    ap.add_argument("--executors", default="serial,local:1,local:2,dask:2")
+    ap.add_argument("--ray", action="store_true", help="also a local Ray of 2 CPUs")
+    ap.add_argument("--json", help="also write the table and the host facts to this JSON file")
+    args = ap.parse_args()
+    x = zoo.test_set(28)[0][: args.n]
+    n = len(x)
+    executors = [e.strip() for e in args.executors.split(",") if e.strip()] + (["ray:2"] if args.ray else [])
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = float("nan")
+    print(f"{n} digits, {MODEL} {OPTIONS}; {host_facts()['cpus']} CPUs, load average {load:.2f} at start")
+
+    loop_s, sizes = plain_loop(x)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for ex in executors:
+            try:
+                r = batch_run(x, ex, Path(tmp) / ex.replace(":", "-"))
+            except Exception as e:  # noqa: BLE001 -- e.g. the [dist] extra missing: report and go on
+                print(f"{ex}: not run ({type(e).__name__}: {e})")
+                continue
+            r["agrees"] = r["sizes"] == sizes
+            rows.append(r)
+    base = next((r for r in rows if r["executor"] == "local:1"), None)
+    print(f"plain loop: {loop_s:.1f} s, {n / loop_s:.2f} items/s")
+    head = f"{'executor':<10} {'wall s':>7} {'first s':>8} {'items/s':>8} {'steady/s':>9} {'speed-up':>9} "
+    print(head + f"{'overhead/item s':>16} {'failed':>6} agrees")
+    for r in rows:
+        r["speedup_vs_local1"] = (
+            r["steady_items_per_s"] / base["steady_items_per_s"] if base else float("nan")
+        )
+        r["overhead_per_item_s"] = (r["wall_s"] - loop_s) / n
+        print(
+            f"{r['executor']:<10} {r['wall_s']:>7.1f} {r['first_s']:>8.1f} {r['items_per_s']:>8.2f} "
+            f"{r['steady_items_per_s']:>9.2f} {r['speedup_vs_local1']:>8.2f}x {r['overhead_per_item_s']:>16.3f} "
+            f"{r['failed']:>6} {'yes' if r['agrees'] else 'NO'}"
+        )
+    try:
+        load_end = os.getloadavg()[0]
+    except OSError:
+        load_end = float("nan")
+    print(f"load average {load_end:.2f} at the end")
+    if args.json:
+        record = {"schema": 1, "host": host_facts(), "n": n, "model": MODEL, "options": OPTIONS,
+                  "loop_s": loop_s, "load_start": load, "load_end": load_end,
+                  "rows": [{k: v for k, v in r.items() if k != "sizes"} for r in rows]}  # fmt: skip
+        Path(args.json).write_text(json.dumps(record, indent=2))
+
+
+if __name__ == "__main__":
+    main()
