@@ -93,7 +93,8 @@ def torch_scale(path: Path):
         net[0].bias.copy_(torch.tensor(next(b for b in biases if b.size == conv.shape[0])))
         lin = dense if dense.shape[0] != conv.shape[0] else dense.T  # Linear keeps (out, in)
         net[4].weight.copy_(torch.tensor(lin))
-        net[4].bias.copy_(torch.tensor(next(b for b in biases if b.size == lin.shape[0])))
+        bias = next((b for b in biases if b.size == lin.shape[0]), np.zeros(lin.shape[0], np.float32))
+        net[4].bias.copy_(torch.tensor(bias))  # the scale model's head is a MatMul: no bias
     return net.eval()
 
 

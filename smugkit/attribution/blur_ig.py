@@ -80,8 +80,9 @@ class BlurIG(GradientMethod):
             )
         image = layout.to_hwc(x)
         sigmas = blur_sigmas(o.max_sigma, o.steps, o.sqrt)
-        level = blur_stack(image, sigmas[:-1])
-        ahead = blur_stack(image, sigmas[:-1] + o.grad_step)
+        n = o.steps
+        blurred = blur_stack(image, np.concatenate([sigmas[:-1], sigmas[:-1] + o.grad_step, sigmas[-1:]]))
+        level, ahead = blurred[:n], blurred[n : 2 * n]
         d_blur = (ahead - level) / o.grad_step  # d x_s / d s at each path point
         points = np.stack([layout.from_hwc(p) for p in level]).reshape((-1, *x.shape))
         d_points = np.stack([layout.from_hwc(p) for p in d_blur]).reshape(points.shape)
@@ -89,7 +90,7 @@ class BlurIG(GradientMethod):
         grads = gradients_at(model, points, target, kind=o.kind, batch_size=o.batch_size)
         weights = np.diff(sigmas).reshape((-1,) + (1,) * x.ndim)
         attr = -np.sum(weights * d_points * grads, axis=0)
-        start = layout.from_hwc(blur_stack(image, [sigmas[-1]])[0]).reshape(x.shape)
+        start = layout.from_hwc(blurred[-1]).reshape(x.shape)
         f = target_values(model, np.stack([x, start]), target, o.kind)
         gap = float(f[0] - f[1])
         err = abs(float(attr.sum()) - gap)

@@ -92,26 +92,61 @@ def target_values(model: Model, points: Array, target: int, kind: str | None = N
     return scores[:, target]
 
 
-def blur_matrix(n: int, sigma: float, truncate: float = 4.0) -> Array:
-    """``(n, n)`` matrix of a 1-D Gaussian blur with zero padding, equal to scipy's
-    ``gaussian_filter1d(mode="constant", truncate=4.0)``; the identity for ``sigma == 0``."""
+def gaussian_taps(sigma: float, truncate: float = 4.0) -> Array:
+    """The 1-D Gaussian kernel scipy's ``gaussian_filter1d`` uses: radius ``int(truncate * sigma + 0.5)``,
+    normalised to sum 1; ``[1.0]`` for ``sigma == 0``."""
     if sigma <= 0:
-        return np.eye(n)
+        return np.ones(1)
     radius = int(truncate * float(sigma) + 0.5)
-    taps = np.arange(-radius, radius + 1)
-    w = np.exp(-0.5 * (taps / float(sigma)) ** 2)
-    w /= w.sum()
+    w = np.exp(-0.5 * (np.arange(-radius, radius + 1) / float(sigma)) ** 2)
+    return w / w.sum()
+
+
+def blur_matrix(n: int, sigma: float) -> Array:
+    """``(n, n)`` matrix of a 1-D Gaussian blur with zero padding (scipy's ``mode="constant"``)."""
+    w = gaussian_taps(sigma)
+    r = w.size // 2
     d = np.arange(n)[None, :] - np.arange(n)[:, None]
-    return np.where(np.abs(d) <= radius, w[np.clip(d + radius, 0, 2 * radius)], 0.0)
+    return np.where(np.abs(d) <= r, w[np.clip(d + r, 0, 2 * r)], 0.0)
 
 
-def blur_stack(image_hwc: Array, sigmas: Array) -> Array:
-    """The ``(H, W, C)`` image blurred over H and W by each sigma: ``(len(sigmas), H, W, C)``, zero padding."""
-    h, w, _ = image_hwc.shape
-    bh = np.stack([blur_matrix(h, s) for s in sigmas])
-    bw = np.stack([blur_matrix(w, s) for s in sigmas])
-    rows = np.einsum("sih,hwc->siwc", bh, image_hwc, optimize=True)
-    return np.einsum("sjw,siwc->sijc", bw, rows, optimize=True)
+def _spectrum(taps: Array, n: int, reach: int) -> Array:
+    """The (real) DFT of a symmetric kernel placed circularly on ``n`` points, cut to ``|offset| <= reach``
+    (taps further out never meet the image: they would only multiply the zero padding)."""
+    r = taps.size // 2
+    keep = min(r, reach)
+    k = np.zeros(n)
+    k[np.arange(-keep, keep + 1) % n] = taps[r - keep : r + keep + 1]
+    return np.fft.fft(k).real
+
+
+def blur_stack(image_hwc: Array, sigmas, max_bytes: int = 64 * 2**20) -> Array:
+    """The ``(H, W, C)`` image blurred over H and W by each sigma: ``(len(sigmas), H, W, C)``.
+
+    Equal to scipy's ``gaussian_filter(image, (s, s, 0), mode="constant")`` for each ``s`` (up to rounding;
+    exactly the image for ``s == 0``), computed for all sigmas from one 2-D FFT of the zero-padded image
+    (padded by the largest kernel reach, so the circular convolution is the linear one), a few sigmas at
+    a time under ``max_bytes``.
+    """
+    from scipy.fft import irfft2, next_fast_len, rfft2
+
+    image = np.asarray(image_hwc, dtype=np.float64)
+    h, w, c = image.shape
+    sigmas = np.asarray(sigmas, dtype=np.float64).reshape(-1)
+    taps = [gaussian_taps(s) for s in sigmas]
+    rh = min(h - 1, max(t.size // 2 for t in taps))
+    rw = min(w - 1, max(t.size // 2 for t in taps))
+    lh, lw = next_fast_len(h + rh, real=True), next_fast_len(w + rw, real=True)
+    spec = rfft2(np.ascontiguousarray(image.transpose(2, 0, 1)), s=(lh, lw), workers=-1)  # (C, lh, lw/2+1)
+    out = np.empty((sigmas.size, h, w, c))
+    step = max(1, max_bytes // (16 * spec.size))
+    for s in chunks(sigmas.size, step):
+        kh = np.stack([_spectrum(t, lh, h - 1) for t in taps[s]])
+        kw = np.stack([_spectrum(t, lw, w - 1)[: lw // 2 + 1] for t in taps[s]])
+        prod = spec[None] * (kh[:, :, None] * kw[:, None, :])[:, None]  # one real 2-D filter per sigma
+        out[s] = irfft2(prod, s=(lh, lw), workers=-1)[..., :h, :w].transpose(0, 2, 3, 1)
+    out[sigmas <= 0] = image
+    return out
 
 
 class GradientMethod(Method):
