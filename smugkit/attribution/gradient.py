@@ -30,6 +30,7 @@ class VanillaGradient(Method):
     name = "gradient"
     Options = GradientOptions
     needs = frozenset({"grad"})
+    fast_gradients = True
 
     def compute(self, model: Model, x: np.ndarray, target: int):
         tensor = self.options.tensor or model.input.name

@@ -156,6 +156,7 @@ class GradientMethod(Method):
     """
 
     needs = frozenset({"grad"})
+    fast_gradients = True
 
     def compute_many(self, model: Model, xs: Array, target: int) -> Array:
         """Attributions at each of the model-shaped points ``xs`` (stacked on axis 0)."""

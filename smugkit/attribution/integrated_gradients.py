@@ -413,6 +413,7 @@ class IntegratedGradients(Method):
     name = "integrated_gradients"
     Options = IGOptions
     needs = frozenset({"grad"})
+    fast_gradients = True
 
     def compute(self, model: Model, x: Array, target: int):
         o = self.options

@@ -88,6 +88,7 @@ class NoiseTunnel(Method):
     """The wrapped method's attributions over seeded noisy copies, reduced by `reduce`."""
 
     needs = frozenset({"grad"})
+    fast_gradients = True
 
     def __init__(self, **options) -> None:
         super().__init__(**options)

@@ -9,6 +9,7 @@ from onnx import helper
 from scipy.ndimage import gaussian_filter
 
 import smugkit
+from smugkit import zoo
 from smugkit.attribution import get_method
 from smugkit.attribution.gradient_tools import blur_stack, points_per_call
 from smugkit.errors import InputError
@@ -210,3 +211,28 @@ def test_blur_ig_on_a_non_image_input_says_so():
     model = Model(load_model(make_model(nodes, {"W": np.ones((7, 2))}, [1, 7], [1, 2])))
     with pytest.raises(InputError, match="does not look like an image|not image-like"):
         smugkit.attribute(model, np.ones((1, 7)), method="blur_ig")
+
+
+@pytest.mark.parametrize("name", sorted(FAMILY))
+def test_without_a_provider_named_the_family_runs_on_the_compiled_graph_and_agrees_with_ir(name):
+    path = zoo.model_path("digits_cnn8")
+    x = zoo.sample_inputs(8)[0][0]
+    fast = smugkit.attribute(path, x, method=name, **FAMILY[name])
+    exact = smugkit.attribute(path, x, method=name, gradients="ir", **FAMILY[name])
+    assert fast.options["gradients"] == "onnx" and exact.options["gradients"] == "ir"
+    scale = np.abs(exact.values).max()
+    if (
+        name == "guided_ig"
+    ):  # float32 gradients may reorder near-equal features: the same map, not bit for bit
+        assert np.corrcoef(fast.values.ravel(), exact.values.ravel())[0, 1] > 0.99
+    else:
+        assert np.abs(fast.values - exact.values).max() < 1e-4 * scale
+
+
+def test_the_fastest_provider_is_ir_when_an_op_has_no_onnx_gradient_emitter(monkeypatch, linear):
+    from smugkit.model.gradient import fastest_provider
+    from smugkit.runtime import vjp_graph
+
+    assert fastest_provider(linear.network) == "onnx"
+    monkeypatch.delitem(vjp_graph.EMITTERS, linear.network.nodes[-1].op_type)
+    assert fastest_provider(linear.network) == "ir"
