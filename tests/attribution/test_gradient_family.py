@@ -236,3 +236,25 @@ def test_the_fastest_provider_is_ir_when_an_op_has_no_onnx_gradient_emitter(monk
     assert fastest_provider(linear.network) == "onnx"
     monkeypatch.delitem(vjp_graph.EMITTERS, linear.network.nodes[-1].op_type)
     assert fastest_provider(linear.network) == "ir"
+
+
+def test_guided_ig_kept_on_the_straight_path_is_left_riemann_ig(blind, x):
+    guided = smugkit.attribute(blind, x, method="guided_ig", steps=12, max_dist=0.0, target=1)
+    ig = smugkit.attribute(blind, x, method="integrated_gradients", n_steps=12, rule="riemann_left", target=1)
+    assert np.allclose(guided.values, ig.values, atol=1e-12)
+
+
+def test_blur_ig_is_the_blur_path_sum_written_with_scipy(blind, x):
+    steps, max_sigma, h = 6, 3.0, 0.01
+    a = smugkit.attribute(blind, x, method="blur_ig", steps=steps, max_sigma=max_sigma, grad_step=h, target=2)
+    image = x[0].transpose(1, 2, 0)  # (H, W, C)
+
+    def blur(s):
+        return gaussian_filter(image, [s, s, 0], mode="constant") if s > 0 else image
+
+    ref = np.zeros_like(image)
+    for k in range(steps):
+        s = k * max_sigma / steps
+        g = blind.grad(blur(s).transpose(2, 0, 1)[None], 2)[0].transpose(1, 2, 0)
+        ref -= (max_sigma / steps) * (blur(s + h) - blur(s)) / h * g
+    assert np.allclose(a.values[0].transpose(1, 2, 0), ref, atol=1e-9)
