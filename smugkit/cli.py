@@ -161,7 +161,7 @@ def cmd_attribute(args) -> int:
         return run_batch_command(args, "attribute", items, out, options, args.target)
     x = read_input(args.input, net, resize=args.resize, scale=args.scale, layout="auto")
     a = attribute(
-        Model(net, gradients=args.gradients),
+        Model(net, gradients=args.gradients) if args.gradients else net,
         x,
         method=args.method,
         target=args.target,
@@ -355,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_batch_options(p)
     p.add_argument("--method", default="integrated_gradients", choices=sorted(METHODS))
     p.add_argument("--target", type=int, help="class to attribute (default: the predicted one)")
-    p.add_argument("--gradients", default="ir", help="gradient provider: ir, onnx or fd (default ir)")
+    p.add_argument("--gradients", help="gradient provider: ir, onnx or fd (default: the fastest exact one)")
     p.add_argument(
         "-o", "--option", action="append", metavar="KEY=VALUE", help="a method option, e.g. -o n_steps=64"
     )

@@ -148,6 +148,8 @@ class Method(ABC):
     name: ClassVar[str] = ""
     Options: ClassVar[type]
     needs: ClassVar[frozenset[str]] = frozenset()
+    #: without a provider named, `attribute` uses the fastest exact one (`fastest_provider`) for this method
+    fast_gradients: ClassVar[bool] = False
 
     def __init__(self, **options) -> None:
         known = {f.name for f in fields(self.Options)}
@@ -201,8 +203,15 @@ def attribute(
 ) -> Attribution:
     """Run the registered ``method`` on ``model`` (a `Model`, `Network` or ONNX file) at the point ``x``.
 
-    ``gradients`` picks the model's gradient provider (ir, onnx, fd); other keywords are the method's options.
+    ``gradients`` picks the model's gradient provider (ir, onnx, fd); left out, a model that is not a `Model`
+    yet gets "ir", or for the batched gradient methods the fastest exact provider (`fastest_provider`).
+    Other keywords are the method's options.
     """
     m = get_method(method, **options)
+    if gradients is None and m.fast_gradients and not isinstance(model, Model):
+        from smugkit.model.gradient import fastest_provider
+
+        net = Model.of(model, example=x).network
+        return m.attribute(Model(net, gradients=fastest_provider(net)), x, target=target)
     model = Model.of(model, example=x, **({"gradients": gradients} if gradients is not None else {}))
     return m.attribute(model, x, target=target)

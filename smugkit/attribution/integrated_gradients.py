@@ -422,8 +422,34 @@ class IGOptions:
     blur_sigma: float | None = None
     batch_size: int | None = None
     seed: int = 0
+    # Captum's names: n_steps for steps, internal_batch_size for batch_size, baselines for baseline
+    # (also "black+white", the SMUG paper's average of the black and white results)
+    n_steps: int | None = None
+    internal_batch_size: int | None = None
+    baselines: str | None = None
 
     def __post_init__(self) -> None:
+        for alias, own, default in (
+            ("n_steps", "steps", 200),
+            ("internal_batch_size", "batch_size", None),
+            ("baselines", "baseline", "zeros"),
+        ):
+            value = getattr(self, alias)
+            if alias == "baselines" and value == "black+white":
+                value = "black_white"
+            if value is None:
+                continue
+            if getattr(self, own) not in (default, value):
+                raise InputError(
+                    f"give {own} or its Captum name {alias}, not both ({getattr(self, own)!r}, {value!r})"
+                )
+            object.__setattr__(self, own, value)
+        if self.baseline == "black+white":
+            object.__setattr__(self, "baseline", "black_white")
+        if self.batch_size is not None and (
+            isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1
+        ):
+            raise InputError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
         quadrature(self.rule, self.steps)
         if self.baseline not in BASELINES:
             raise InputError(f"unknown baseline {self.baseline!r}; choose one of {BASELINES}")
@@ -438,6 +464,7 @@ class IntegratedGradients(Method):
     name = "integrated_gradients"
     Options = IGOptions
     needs = frozenset({"grad"})
+    fast_gradients = True
 
     def compute(self, model: Model, x: Array, target: int):
         o = self.options

@@ -33,6 +33,14 @@ def provider_for(
     return model, get_provider(gradients or "ir", model, **options)
 
 
+def fastest_provider(net: Network) -> str:
+    """The fastest exact provider for ``net``: "onnx" (one batched onnxruntime call, float32) when every op
+    of the network has an ONNX gradient emitter, else "ir" (numpy, float64)."""
+    from smugkit.runtime.vjp_graph import EMITTERS
+
+    return "onnx" if {n.op_type for n in net.nodes} <= set(EMITTERS) else "ir"
+
+
 def gradient(
     model,
     x,
