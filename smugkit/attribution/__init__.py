@@ -2,10 +2,14 @@
 
 from smugkit.attribution import (  # noqa: F401  (register the methods)
     gradient,
+    gsa,
     integrated_gradients,
     local_smooth,
     meaningful_perturbation,
+    occlusion,
+    rise,
     smug,
+    surrogates,
 )
 from smugkit.attribution.base import METHODS, Attribution, Method, attribute, get_method, register_method
 
