@@ -206,6 +206,6 @@ def constrained_fit(z: Array, y: Array, w: Array, total: float) -> Array:
     """``phi`` minimising ``sum w (y - z phi)^2`` subject to ``sum(phi) = total`` (the last one eliminated)."""
     a = z[:, :-1] - z[:, -1:]
     b = y - z[:, -1] * total
-    sw = np.sqrt(w)
-    head, *_ = np.linalg.lstsq(a * sw[:, None], b * sw, rcond=None)
+    aw = a * w[:, None]
+    head, *_ = np.linalg.lstsq(aw.T @ a, aw.T @ b, rcond=None)  # normal equations: (M-1)^2, not rows x M
     return np.append(head, total - head.sum())
