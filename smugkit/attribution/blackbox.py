@@ -206,8 +206,11 @@ class TargetScorer:
         from tqdm.auto import tqdm
 
         out = np.empty(n, dtype=np.float64)
-        disable = (n <= self.rows) if self.progress is None else not self.progress
-        with tqdm(total=n, desc=self.label, unit="pt", disable=disable or None, leave=False) as bar:
+        if self.progress is None:  # auto: on a terminal, for runs longer than one batch
+            disable = True if n <= self.rows else None
+        else:
+            disable = not self.progress
+        with tqdm(total=n, desc=self.label, unit="pt", disable=disable, leave=False) as bar:
             for start in range(0, n, self.rows):
                 stop = min(n, start + self.rows)
                 pts = np.asarray(build(start, stop), dtype=np.float64).reshape(
