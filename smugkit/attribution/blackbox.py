@@ -25,7 +25,7 @@ from smugkit.units import ImageLayout, detect_layout, make_baseline
 
 Array = np.ndarray
 FILLS = ("zeros", "black", "white", "blur", "uniform")
-DEFAULT_MEMORY_MB = 256.0  # perturbed inputs (float32) held per batch
+DEFAULT_MEMORY_MB = 256.0  # perturbed inputs held per batch (float64 as built + float32 for onnxruntime)
 _SESSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Model -> (session, output) or None
 
 
@@ -35,7 +35,8 @@ class BlackBoxOptions:
 
     ``kind``: explain the target's "probability" (softmax) or "logit"; ``fill``: what hidden parts become
     (a number, or "black", "white", "blur", "uniform" noise); ``internal_batch_size``: points per model call
-    (Captum's name; default 256, lowered to fit ``max_memory_mb`` of float32 inputs); ``progress``: a tqdm bar
+    (Captum's name; default 256, lowered so a batch of inputs, 12 bytes per value as built in float64 and
+    copied to float32, fits ``max_memory_mb``); ``progress``: a tqdm bar
     (None: on a terminal for runs longer than one batch); ``layout``: where the image is in the input.
     """
 
@@ -185,7 +186,7 @@ class TargetScorer:
         self.model, self.target, self.kind, self.progress, self.label = model, target, kind, progress, label
         shape = model.input.shape
         self.point_shape = tuple(shape)
-        per_point = 4 * int(np.prod(shape))  # float32 inputs as onnxruntime sees them
+        per_point = 12 * int(np.prod(shape))  # each input built in float64, then copied to float32
         cap = max(1, int(max_memory_mb * 2**20 // per_point))
         self.rows = max(1, min(batch_size or 256, cap))
         self.calls = 0

@@ -154,7 +154,7 @@ def test_seeds_repeat_and_batching_does_not_change_results(method, options, x):
 def test_memory_bound_limits_the_batch_and_calls_are_counted(x):
     model = left_half_model()
     model.calls.clear()
-    a = smugkit.attribute(model, x, method="rise", n_masks=40, max_memory_mb=4 * 64 * 10 / 2**20)
+    a = smugkit.attribute(model, x, method="rise", n_masks=40, max_memory_mb=12 * 64 * 10 / 2**20)
     assert a.diagnostics["batch_size"] == 10 and a.diagnostics["model_calls"] == 40
     assert model.calls["scores"] >= 40
 
