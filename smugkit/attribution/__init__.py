@@ -5,12 +5,16 @@ from smugkit.attribution import (  # noqa: F401  (register the methods)
     geometric_ig,
     gradient,
     gradient_x_input,
+    gsa,
     guided_ig,
     integrated_gradients,
     local_smooth,
     meaningful_perturbation,
     noise_tunnel,
+    occlusion,
+    rise,
     smug,
+    surrogates,
 )
 from smugkit.attribution.base import METHODS, Attribution, Method, attribute, get_method, register_method
 

@@ -3,6 +3,7 @@
 from smugkit.units.base import MaskUnits
 from smugkit.units.baselines import BASELINES, make_baseline
 from smugkit.units.layout import LAYOUTS, ImageLayout, detect_layout, guess_layout, spatial_axes
+from smugkit.units.superpixels import Superpixels, make_superpixels
 from smugkit.units.windows import ImageWindows, make_windows
 
 __all__ = [
@@ -11,9 +12,11 @@ __all__ = [
     "ImageLayout",
     "ImageWindows",
     "MaskUnits",
+    "Superpixels",
     "detect_layout",
     "guess_layout",
     "make_baseline",
+    "make_superpixels",
     "make_windows",
     "spatial_axes",
 ]
