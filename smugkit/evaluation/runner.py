@@ -26,7 +26,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
     "ig": ("integrated_gradients", {"baseline": "black"}),
     "ig_bw": ("integrated_gradients", {"baseline": "black_white"}),
 }
-DETAIL_KEYS = ("curve", "fractions", "random_auc", "reason", "best_threshold", "hit")  # kept for plots
+DETAIL_KEYS = ("curve", "fractions", "random_auc", "reason", "best_threshold", "hit", "correlations", "box")
 
 
 @dataclass(frozen=True)
