@@ -130,11 +130,19 @@ def explainer(attribution, metric: str):
             f"registered method"
         )
     known = {f.name for f in fields(cls.Options)}
-    method = get_method(attribution.method, **{k: v for k, v in attribution.options.items() if k in known})
+    options = {k: v for k, v in attribution.options.items() if k in known}
+    method = get_method(attribution.method, **options)
+    # a model rebuilt from the IR (randomised, perturbed) has no ONNX file to certify a SMUG mask against
+    uncertified = (
+        get_method(attribution.method, **{**options, "certify_with_onnxruntime": False})
+        if "certify_with_onnxruntime" in known
+        else method
+    )
     target = attribution.target
 
     def run(model, x) -> Array:
-        return np.asarray(method.attribute(model, x, target=target).values, dtype=np.float64)
+        m = method if model.network.origin.model is not None else uncertified
+        return np.asarray(m.attribute(model, x, target=target).values, dtype=np.float64)
 
     return run
 
