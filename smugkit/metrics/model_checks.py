@@ -14,7 +14,8 @@ than collapse while the model is barely changed. The value is the mean correlati
 still predicts the target.
 
 Both re-run the method on models rebuilt from the IR (exact numpy forward and reverse mode), so they need a
-method that runs on any `Model`; a constant map has no rank correlation (NaN with the reason).
+method that runs on any `Model` (SMUG's masks on those models are not re-checked with onnxruntime: they
+have no ONNX file); a constant map has no rank correlation (NaN with the reason).
 """
 
 from __future__ import annotations
