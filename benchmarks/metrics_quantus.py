@@ -11,6 +11,7 @@ PyTorch gradient is checked to equal it), handed to both. Rows, one per metric b
   ``np.trapz`` with dx = 1 step. The ``converted`` row adds the first interval and divides by the steps.
 - pointing game (truth: the tightest box around the pixels above 0.3), smugkit's ``ties="any"`` being
   Quantus's rule (smugkit's default ``"share"`` differs only where several pixels share the maximum).
+- localisation AUC vs Quantus ``AUC`` (the same box as truth): the ROC AUC of the map's pixel scores.
 - sparseness (Gini): Quantus adds 1e-7 to every |value| (after dividing by the maximum) before the index.
 - max-sensitivity: the same seeded uniform noise (radius 0.02) replayed into Quantus through its
   ``perturb_func``; Quantus re-explains with the PyTorch gradient, smugkit with its own.
@@ -151,6 +152,16 @@ def main(argv: list[str] | None = None) -> int:
         model=net, x_batch=xs.astype(np.float32), y_batch=targets, a_batch=a_batch, s_batch=s_batch
     )
     row("pointing game (ties=any)", ours, q, "same rule")
+
+    # localisation AUC
+    ours = [
+        evaluate(a, metric="localisation_auc", model=model, x=x[None], truth=b).value
+        for a, x, b in zip(maps, xs, boxes)
+    ]
+    q = quantus.AUC(abs=False, normalise=False, disable_warnings=True)(
+        model=net, x_batch=xs.astype(np.float32), y_batch=targets, a_batch=a_batch, s_batch=s_batch
+    )
+    row("localisation AUC", ours, q, "same ROC AUC (ties half)")
 
     # sparseness
     ours = [evaluate(a, metric="sparseness").value for a in maps]

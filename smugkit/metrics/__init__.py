@@ -3,6 +3,7 @@
 from smugkit.metrics import (
     completeness_soundness,  # noqa: F401
     insertion_deletion,  # noqa: F401
+    localisation,  # noqa: F401
     model_checks,  # noqa: F401
     pointing_game,  # noqa: F401
     robustness,  # noqa: F401

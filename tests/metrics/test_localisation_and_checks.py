@@ -161,3 +161,36 @@ def test_robustness_of_a_constant_and_an_input_following_map(input_method):
     assert math.isnan(z.value) and "all zeros" in z.details["reason"]
     with pytest.raises(InputError, match="no registered method"):
         evaluate(attribution(np.ones((4, 4)), method="nope"), metric="topk_intersection", model=model, x=x)
+
+
+def test_localisation_auc_f1_and_mae_of_perfect_inverted_and_random_maps():
+    model = switch_model()
+    region = np.zeros((4, 4), dtype=bool)
+    region[1:3, 1:4] = True  # 6 of 16 pixels
+    perfect, inverted = region.astype(float), (~region).astype(float)
+    score = {
+        n: (lambda v, n=n, **kw: evaluate(attribution(v), metric=n, model=model, truth=region, **kw).value)
+        for n in ("localisation_auc", "max_f1", "min_mae")
+    }
+    assert (score["localisation_auc"](perfect), score["max_f1"](perfect), score["min_mae"](perfect)) == (
+        1,
+        1,
+        0,
+    )
+    assert score["localisation_auc"](inverted) == 0
+    assert score["max_f1"](inverted) == pytest.approx(2 * 6 / (16 + 6))  # best cut: keep every pixel
+    assert score["min_mae"](inverted) == pytest.approx(6 / 16)  # best cut: keep none
+    from sklearn.metrics import roc_auc_score
+
+    rnd = np.round(np.random.default_rng(5).standard_normal((4, 4)), 1)  # with ties
+    assert score["localisation_auc"](rnd) == pytest.approx(roc_auc_score(region.ravel(), rnd.ravel()))
+    f1s, maes = [], []
+    for t in np.unique(rnd):
+        kept = rnd >= t
+        tp = (kept & region).sum()
+        f1s.append(2 * tp / (kept.sum() + region.sum()))
+        maes.append((kept != region).mean())
+    assert score["max_f1"](rnd) == pytest.approx(max(f1s))
+    assert score["min_mae"](rnd) == pytest.approx(min([*maes, region.mean()]))
+    everything = evaluate(attribution(rnd), metric="max_f1", model=model, truth=np.ones((4, 4), bool))
+    assert math.isnan(everything.value) and "covers everything" in everything.details["reason"]
