@@ -49,17 +49,23 @@ def counts(n_pixels: int, steps: int) -> np.ndarray:
     return np.round(np.linspace(0, n_pixels, steps + 1)).astype(int)
 
 
-def curve(model, layout, x, order: np.ndarray, ks: np.ndarray, fill, target: int, insert: bool) -> np.ndarray:
-    """The target's probability after moving the first ``k`` pixels of ``order``, for each ``k`` in ``ks``."""
+def curve(
+    model, layout, x, order: np.ndarray, ks: np.ndarray, fill, target: int, insert: bool, chunk: int = 64
+) -> np.ndarray:
+    """The target's probability after moving the first ``k`` pixels of ``order``, for each ``k`` in ``ks``
+    (the model sees ``chunk`` frames at a time, so large images stay within memory)."""
     image = layout.to_hwc(x)
     h, w = image.shape[:2]
     rank = np.empty(h * w, dtype=int)
     rank[order] = np.arange(h * w)
-    moved = rank.reshape(h, w)[None, :, :] < ks[:, None, None]  # (K, H, W)
+    rank = rank.reshape(h, w)
     src, dst = (image, fill) if not insert else (fill, image)
-    frames = np.where(moved[..., None], dst[None], src[None])  # (K, H, W, C)
-    batch = np.stack([layout.from_hwc(f) for f in frames])
-    return class_probability(model, batch, target)
+    out = []
+    for start in range(0, len(ks), chunk):
+        moved = rank[None, :, :] < ks[start : start + chunk, None, None]  # (K, H, W)
+        frames = np.where(moved[..., None], dst[None], src[None])  # (K, H, W, C)
+        out.append(class_probability(model, np.stack([layout.from_hwc(f) for f in frames]), target))
+    return np.concatenate(out)
 
 
 def auc(ks: np.ndarray, values: np.ndarray, n_pixels: int) -> float:

@@ -61,6 +61,12 @@ def test_deletion_curve_matches_a_plain_loop_on_onnxruntime():
         ref.append(np.exp(z[9] - z.max()) / np.exp(z - z.max()).sum())
     assert s.details["curve"] == pytest.approx(ref, abs=1e-5)
     assert s.value == pytest.approx(np.trapezoid(ref, ks / 784), abs=1e-5)
+    from smugkit.metrics.insertion_deletion import curve
+    from smugkit.units import detect_layout
+
+    m = Model(zoo.model_path("digits_cnn28"))
+    args = (m, detect_layout(m.network), x[None], order, ks, np.zeros((28, 28, 1)), 9, False)
+    assert curve(*args, chunk=3) == pytest.approx(curve(*args), abs=1e-12)
 
 
 def test_fills_and_all_zero_maps():
