@@ -1,8 +1,8 @@
 """Evaluation data: the inputs, their labels and (when known) their ground-truth regions.
 
 Sources: a bundled zoo model's own test set (its default data), a ``.npz`` with ``x`` (N, ...) and optional
-``y`` (N,) and ``boxes`` (N, 4: top, left, bottom, right) arrays, a ``.npy`` of inputs (N, ...), or a folder
-of images. Items are numbered in file order; ``n`` keeps the first ``n``.
+``y`` (N,), ``boxes`` (N, 4: top, left, bottom, right) and ``masks`` (N, H, W) or (N, *input shape)
+boolean ground-truth regions, a ``.npy`` of inputs (N, ...), or a folder of images. Items are numbered in file order; ``n`` keeps the first ``n``.
 """
 
 from __future__ import annotations
@@ -24,12 +24,15 @@ class Dataset:
     labels: np.ndarray | None = None  # (N,) true classes
     boxes: np.ndarray | None = None  # (N, 4) top, left, bottom (exclusive), right (exclusive), in pixels
     source: str = ""
+    masks: np.ndarray | None = None  # (N, H, W) or (N, *input shape) boolean ground-truth regions
 
     def __len__(self) -> int:
         return len(self.x)
 
     def truth(self, i: int):
-        """The ground truth of item ``i`` for localisation metrics (its box), or None."""
+        """The ground truth of item ``i`` for localisation metrics (its mask, else its box), or None."""
+        if self.masks is not None:
+            return np.asarray(self.masks[i], dtype=bool)
         return None if self.boxes is None else tuple(int(v) for v in self.boxes[i])
 
 
@@ -43,7 +46,8 @@ def zoo_data(name: str) -> Dataset | None:
     loader = entry.get("test_set_loader")
     if loader:  # a model bundled with its own data (e.g. boxes for localisation)
         x, y, *rest = getattr(zoo, loader)()
-        return Dataset(np.asarray(x), np.asarray(y), np.asarray(rest[0]) if rest else None, f"zoo:{name}")
+        boxes, masks = (None if r is None else np.asarray(r) for r in (list(rest) + [None, None])[:2])
+        return Dataset(np.asarray(x), np.asarray(y), boxes, f"zoo:{name}", masks)
     x, y = zoo.test_set(int(entry["input_shape"][-1]))
     return Dataset(x, y, None, f"zoo:{name} test split")
 
@@ -73,9 +77,14 @@ def load_data(source: str | Path | None, net: Network, model_name: str | None = 
         raise InputError(
             f"{data.source}: boxes must have shape [{len(x)}, 4], got {list(np.shape(data.boxes))}"
         )
+    if data.masks is not None:
+        _check_masks(data, net)
     if n is not None:
         data = Dataset(
-            data.x[:n], *(None if a is None else a[:n] for a in (data.labels, data.boxes)), data.source
+            data.x[:n],
+            *(None if a is None else a[:n] for a in (data.labels, data.boxes)),
+            data.source,
+            None if data.masks is None else data.masks[:n],
         )
     return data
 
@@ -96,9 +105,30 @@ def _read(path: Path, net: Network) -> Dataset:
                 if "x" not in f:
                     raise InputError(f"{path}: a .npz of evaluation data needs an 'x' array; has {sorted(f)}")
                 get = {k: f[k] for k in f}
-            return Dataset(get["x"], get.get("y"), get.get("boxes"), str(path))
+            return Dataset(get["x"], get.get("y"), get.get("boxes"), str(path), get.get("masks"))
         if path.suffix == ".npy":
             return Dataset(np.load(path, allow_pickle=False), source=str(path))
     except (OSError, ValueError) as e:
         raise InputError(f"{path}: cannot read the data: {e}") from e
     raise InputError(f"{path}: data must be a .npz, a .npy or a folder of images")
+
+
+def _check_masks(data: Dataset, net: Network) -> None:
+    """Masks: one per input, each ``(H, W)`` of the image or shaped like the model input."""
+    from smugkit.units import detect_layout
+
+    m = np.asarray(data.masks)
+    shape = tuple(net.input.shape)
+    ok = len(m) == len(data.x) and m.shape[1:] == shape
+    if not ok and len(m) == len(data.x) and m.ndim == 3:
+        try:
+            layout = detect_layout(net)
+            ok = m.shape[1:] == (layout.height, layout.width)
+        except InputError:
+            ok = False
+    if not ok:
+        raise InputError(
+            f"{data.source}: masks must have shape [{len(data.x)}, H, W] or [{len(data.x)}, "
+            f"{', '.join(map(str, shape))}], got {list(m.shape)}"
+        )
+    data.masks = m.astype(bool)

@@ -23,10 +23,10 @@ from smugkit.records import plain
 from smugkit.run import Job, JobStore, job_id, run_jobs
 
 PRESETS: dict[str, tuple[str, dict]] = {
-    "ig": ("integrated_gradients", {"baselines": "black"}),
-    "ig_bw": ("integrated_gradients", {"baselines": "black_white"}),
+    "ig": ("integrated_gradients", {"baseline": "black"}),
+    "ig_bw": ("integrated_gradients", {"baseline": "black_white"}),
 }
-DETAIL_KEYS = ("curve", "fractions", "random_auc", "reason", "best_threshold", "hit")  # kept for plots
+DETAIL_KEYS = ("curve", "fractions", "random_auc", "reason", "best_threshold", "hit", "correlations", "box")
 
 
 @dataclass(frozen=True)

@@ -111,3 +111,15 @@ def test_cli_evaluate_writes_the_table_and_resumes(tmp_path, capsys):
     assert main(argv) == 0 and (out / "table.csv").read_text() == table
     assert main(["evaluate", "--model", "digits_cnn8", "--metric-option", "oops=1", "--out", str(out)]) == 2
     assert "is not NAME.KEY=VALUE" in capsys.readouterr().err
+
+
+def test_ig_presets_make_valid_methods_with_their_baselines():
+    from smugkit.attribution import get_method
+    from smugkit.evaluation import method_specs
+
+    specs = method_specs(["ig", "ig_bw"])
+    assert [(s.name, s.options) for s in specs] == [
+        ("integrated_gradients", {"baseline": "black"}),
+        ("integrated_gradients", {"baseline": "black_white"}),
+    ]
+    assert [get_method(s.name, **s.options).options.baseline for s in specs] == ["black", "black_white"]
