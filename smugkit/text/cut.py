@@ -29,6 +29,7 @@ class TextModel:
     ids_name: str  # the original model's id input
     token_shape: tuple[int, ...]  # shape of the id input, e.g. (1, L)
     source: str
+    head: str = "scores"  # "scores", or how a single-score head was turned into two logits
 
     @property
     def length(self) -> int:
@@ -122,6 +123,42 @@ def cut_at_embedding(model, length: int | None = None) -> TextModel:
     vi = [v for v in cg.value_info if v.name != gather.output[0]]
     del cg.value_info[:]
     cg.value_info.extend(vi)
+    head = _two_logit_head(cut)
     net = load_model(cut)
     net.origin = replace(net.origin, source=label)
-    return TextModel(net, np.asarray(table, np.float64), ids.name, token_shape, label)
+    return TextModel(net, np.asarray(table, np.float64), ids.name, token_shape, label, head)
+
+
+def _two_logit_head(model: onnx.ModelProto) -> str:
+    """Turn a single-score head into two logits ``[0, z]`` in place: softmax([0, z])[1] equals sigmoid(z).
+
+    A trailing Sigmoid is dropped (its input ``z`` is the logit); the new output is ``z @ [[0, 1]]``, an
+    affine layer, so every encoding and the certificate see an ordinary two-class model. Returns what was done.
+    """
+    g = model.graph
+    if len(g.output) != 1:
+        return "scores"
+    inferred = onnx.shape_inference.infer_shapes(model)
+    shapes = {
+        v.name: [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]
+        for v in [*inferred.graph.value_info, *inferred.graph.output]
+    }
+    out = g.output[0].name
+    shape = shapes.get(out)
+    if not shape or shape[-1] != 1:
+        return "scores"
+    producer = {o: n for n in g.node for o in n.output}
+    z = out
+    head = "single logit -> [0, z]"
+    p = producer.get(out)
+    if p is not None and p.op_type == "Sigmoid":
+        z = p.input[0]
+        g.node.remove(p)
+        head = "sigmoid(z) -> logits [0, z]"
+    w = f"{z}__two_logits_w"
+    g.initializer.append(numpy_helper.from_array(np.array([[0.0, 1.0]], np.float32), w))
+    new = f"{z}__two_logits"
+    g.node.append(helper.make_node("MatMul", [z, w], [new], name="two_logits"))
+    del g.output[:]
+    g.output.append(helper.make_tensor_value_info(new, TensorProto.FLOAT, [*shape[:-1], 2]))
+    return head

@@ -63,11 +63,11 @@ def encode_input(vocab: Vocabulary, text: str | None = None, ids=None) -> Encode
 
 
 def check_head(model: Model) -> None:
-    """SMUG ranks neurons by the label's softmax probability: a single-logit (sigmoid) head has none."""
+    """SMUG ranks neurons by the label's softmax probability: it needs one score per class."""
     if model.num_classes < 2:
         raise ModelError(
-            f"model {model.source!r} has a single output score (a sigmoid head); SMUG needs one score per "
-            f"class: export the logits as two scores [0, z] (softmax([0, z]) equals sigmoid(z))"
+            f"model {model.source!r} has a single output score that could not be read as a logit; SMUG "
+            f"needs one score per class: export the logits as two scores [0, z]"
         )
 
 
@@ -190,7 +190,7 @@ def explain_text(
         probability=float(probs[label]),
         method="smug",
         encoding=cfg.encoding,
-        options={**replace(cfg, backend=backend).record(), "units": units.record()},
+        options={**replace(cfg, backend=backend).record(), "units": units.record(), "head": tm.head},
         mask_bits=bits[:n].astype(np.float64),
         saliency_base=base[:n],
         saliency=base[:n] * bits[:n],

@@ -97,10 +97,24 @@ def test_ids_give_the_same_explanation_as_text():
     assert a.tokens == b.tokens and np.array_equal(a.mask_bits, b.mask_bits)
 
 
-def test_single_logit_sigmoid_head_is_a_typed_error():
-    m = tiny_text_cnn(0, classes=1, sigmoid=True)
-    with pytest.raises(ModelError, match="single output score"):
-        explain_text(m, "good movie", vocab=tiny_vocab())
+@pytest.mark.parametrize("sigmoid", [True, False])
+def test_single_score_head_is_read_as_two_logits(sigmoid):
+    """A sigmoid (or single-logit) head becomes logits [0, z]: p(positive) is the model's sigmoid, and the
+    full encoding's mask is minimal by brute force."""
+    m, v = tiny_text_cnn(5, classes=1, sigmoid=sigmoid), tiny_vocab()
+    sentence = "good movie the plot was fun"
+    tm = cut_at_embedding(m)
+    assert tm.head.startswith("sigmoid" if sigmoid else "single logit")
+    out = float(_ort(m, v.encode(sentence).ids).reshape(-1)[0])
+    p_pos = out if sigmoid else 1 / (1 + np.exp(-out))
+    e = explain_text(m, sentence, vocab=v, encoding="full", ig_steps=16)
+    assert e.certified and e.options["head"] == tm.head
+    assert e.probability == pytest.approx(p_pos if e.label == 1 else 1 - p_pos, abs=1e-5)
+    x = tm.embed(v.encode(sentence).ids)
+    masks = _masks(len(e.tokens), 6)
+    z = tm.network(x[None] * masks[:, None, :, None]).reshape(len(masks), 2)
+    ok = (z[:, e.label] - z[:, 1 - e.label]) >= 0
+    assert e.mask_size == int(masks[ok].sum(axis=1).min())
 
 
 def test_model_without_integer_input_is_refused(tmp_path):
