@@ -111,6 +111,11 @@ class _Progress:
 def cmd_explain(args) -> int:
     from smugkit.frontends import load_model
     from smugkit.run.cli_batch import batch_items, run_batch_command
+
+    if args.text is not None or args.vocab is not None:
+        return _explain_text(args)
+    if args.input is None:
+        raise InputError("give an input file (or --text with --vocab for a text model)")
     from smugkit.units.inputs import read_input
 
     net = load_model(args.model, **_model_kwargs(args))
@@ -126,6 +131,26 @@ def cmd_explain(args) -> int:
         )
     x = read_input(args.input, net, resize=args.resize, scale=args.scale, layout=args.layout)
     return _run_explain(net, x, args, Path(args.input).stem)
+
+
+def _explain_text(args) -> int:
+    from smugkit.text.cli import read_ids, run_text_explain
+
+    if args.vocab is None:
+        raise InputError("a text model needs its vocabulary: --vocab VOCAB.json")
+    if (args.text is None) == (args.input is None):
+        raise InputError("give the text with --text, or a .json/.npy file of token ids (one of them)")
+    ids = read_ids(args.input) if args.input is not None else None
+    with _Progress(args) as progress:
+        return run_text_explain(
+            args,
+            args.model,
+            args.vocab,
+            text=args.text,
+            ids=ids,
+            out=_out_dir(args, "text"),
+            progress=progress,
+        )
 
 
 def _method_options(pairs: list[str]) -> dict:
@@ -204,6 +229,23 @@ def cmd_methods(args) -> int:
 def cmd_demo(args) -> int:
     from smugkit import zoo
     from smugkit.frontends import load_model
+
+    if args.task == "text":
+        from smugkit.text import zoo as text_zoo
+        from smugkit.text.cli import DEMO_TEXT, run_text_explain
+
+        text = args.text or DEMO_TEXT
+        print(f"explaining {text!r} with the bundled text_cnn (sentiment of short texts)")
+        with _Progress(args) as progress:
+            return run_text_explain(
+                args,
+                text_zoo.text_model_path(),
+                text_zoo.text_vocab_path(),
+                text=text,
+                labels=text_zoo.text_labels(),
+                out=_out_dir(args, "demo-text"),
+                progress=progress,
+            )
 
     net = load_model(zoo.model_path(args.model))
     images, labels = zoo.sample_inputs(28 if "28" in args.model else 8)
@@ -339,10 +381,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("explain", help="explain a prediction with a minimal, certified input mask (SMUG)")
     p.add_argument("model", help="ONNX file")
-    p.add_argument("input", help=INPUTS_HELP)
+    p.add_argument("input", nargs="?", help=INPUTS_HELP + "; token ids for a text model")
     add_batch_options(p)
     p.add_argument("--resize", action="store_true", help="resize an image to the model's input size")
     p.add_argument("--scale", type=float, help="multiply input values by this (images default to 1/255)")
+    p.add_argument("--text", help="text model: the text to explain (one mask bit per token)")
+    p.add_argument("--vocab", help="text model: its vocabulary JSON (see smugkit.text.vocab)")
     _add_model_options(p)
     _add_explain_options(p)
     p.set_defaults(func=cmd_explain)
@@ -400,6 +444,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="explain a bundled digit with a bundled model")
     p.add_argument("--model", default="digits_cnn28", help="bundled model (default digits_cnn28)")
     p.add_argument("--sample", type=int, default=0, help="which bundled digit (default 0)")
+    p.add_argument("--task", choices=("digits", "text"), default="digits", help="digits (default) or text")
+    p.add_argument("--text", help="--task text: the sentence to explain (default: a bundled one)")
     _add_explain_options(p)
     p.set_defaults(func=cmd_demo, window=2)
 

@@ -16,7 +16,8 @@ from smugkit.errors import InputError
 from smugkit.records import plain
 from smugkit.run import Job, JobStore, job_id, run_jobs
 from smugkit.runtime.session import OutputRunner
-from smugkit.units import detect_layout, make_windows
+from smugkit.text.bench import TEXT_MODELS, text_instance
+from smugkit.units import detect_layout, make_tokens, make_windows
 
 Solver = Callable[["Prepared", float, int], dict]  # returns a Solution-shaped dict (Solution.to_dict keys)
 
@@ -48,6 +49,8 @@ def _model_and_input(spec: InstanceSpec, cache: Path):
 
     if spec.model == "scale":
         return load_model(scale_model(cache / "scale_first_layer.onnx")), scale_image(spec.sample)
+    if spec.model in TEXT_MODELS:
+        return text_instance(spec.model, spec.sample)
     if spec.model in zoo.list_models():
         net = load_model(zoo.model_path(spec.model))
         images, _ = zoo.sample_inputs(28 if "28" in spec.model else 8)
@@ -77,7 +80,9 @@ def prepare(spec: InstanceSpec, cache: Path) -> Prepared:
     from smugkit.attribution.smug import encode
 
     net, x, label, scores = _ig_scores(spec.model, spec.sample, str(cache))
-    wins = make_windows(detect_layout(net), spec.window)
+    wins = (
+        make_tokens(x.shape) if spec.model in TEXT_MODELS else make_windows(detect_layout(net), spec.window)
+    )
     t = time.perf_counter()
     enc = encode(
         net,

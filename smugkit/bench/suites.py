@@ -54,6 +54,11 @@ SUITES: dict[str, list[InstanceSpec]] = {
         _grid(["digits_mlp8"], [0, 1, 2], [1], [0.5], [1, 2], "full")
         + _grid(["digits_cnn8"], [0, 1], [1], [0.5], [2], "full")
     ),
+    # the bundled text CNN on planted-set sentences: one mask bit per token (window is unused)
+    "text": (
+        _grid(["text_cnn"], [0, 1, 5, 13, 40, 41], [50, 200], [0.5], [1])
+        + _grid(["text_cnn"], [1, 5, 13, 41], [1], [0.5], [1], "full")
+    ),
 }
 
 

@@ -355,6 +355,35 @@ def test_reduce_mean_over_other_axes_is_unsupported(axes):
         load_model(m)
 
 
+@pytest.mark.parametrize(
+    "opset,axes,keepdims,x_shape",
+    [
+        (17, [2], 0, (1, 4, 7)),
+        (18, [-1], 1, (2, 3, 5)),
+        (18, [2, 3], 0, (1, 2, 4, 5)),
+        (17, [3, 2], 1, (1, 2, 3, 4)),
+    ],
+)
+def test_reduce_max_over_spatial_axes(rng, opset, axes, keepdims, x_shape):
+    inits, ins, attrs = {}, ["X"], {"keepdims": keepdims}
+    if opset >= 18:
+        inits["a"], ins = np.array(axes, np.int64), ["X", "a"]
+    else:
+        attrs["axes"] = axes
+    net = check_all(
+        model([node("ReduceMax", ins, ["Y"], **attrs)], [("X", x_shape)], ["Y"], inits, opset), rng
+    )
+    assert net.nodes[0].op_type == "MaxPool"
+
+
+@pytest.mark.parametrize("axes", [[1], [0, 2], None])
+def test_reduce_max_over_other_axes_is_unsupported(axes):
+    attrs = {} if axes is None else {"axes": axes}
+    m = model([node("ReduceMax", ["X"], ["Y"], **attrs)], [("X", (1, 3, 4))], ["Y"])
+    with pytest.raises(UnsupportedOpError, match="ReduceMax"):
+        load_model(m)
+
+
 def test_maxpool_with_indices_output_is_unsupported(rng):
     n = node("MaxPool", ["X"], ["Y", "I"], kernel_shape=[2, 2])
     with pytest.raises(UnsupportedOpError, match="MaxPool"):

@@ -53,6 +53,7 @@ CONVERTERS: dict[str, Converter] = {
     "GlobalAveragePool": pooling.global_average_pool,
     "GlobalMaxPool": pooling.global_max_pool,
     "ReduceMean": pooling.reduce_mean,
+    "ReduceMax": pooling.reduce_max,
     # shape only
     "Reshape": shape_ops.reshape,
     "Flatten": shape_ops.flatten,

@@ -1,4 +1,4 @@
-"""Converters of pooling: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, spatial ReduceMean."""
+"""Converters of pooling: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, spatial ReduceMean/Max."""
 
 from __future__ import annotations
 
@@ -60,3 +60,27 @@ def global_max_pool(ctx: Context, node: onnx.NodeProto, name: str, a: dict) -> N
         return ctx.reject(node, name, f"GlobalMaxPool with {len(shape) - 2} spatial axes")
     attrs.pop("ceil_extra")
     ctx.add(pool.MaxPool(name=name, inputs=[x], output=node.output[0], attrs=attrs))
+
+
+def reduce_max(ctx: Context, node: onnx.NodeProto, name: str, a: dict) -> None:
+    """A max over every spatial axis (``amax`` over time in a text CNN) is a MaxPool over the whole plane."""
+    x = ctx.arg(node, 0)
+    shape = ctx.shapes[x]
+    if len(node.input) > 1 and node.input[1] and not ctx.is_const(node.input[1]):
+        return ctx.reject(node, name, "ReduceMax with non-constant axes")
+    over = axes(ctx, node, a)
+    over = sorted({ax % len(shape) for ax in over}) if over else list(range(len(shape)))
+    if len(shape) < 3 or over != list(range(2, len(shape))):
+        return ctx.reject(node, name, "ReduceMax over axes other than all spatial axes")
+    attrs = spatial({}, shape, list(shape[2:]))
+    if attrs is None:
+        return ctx.reject(node, name, f"ReduceMax over {len(shape) - 2} spatial axes")
+    attrs.pop("ceil_extra")
+    if a.get("keepdims", 1):
+        ctx.add(pool.MaxPool(name=name, inputs=[x], output=node.output[0], attrs=attrs))
+        return
+    mid = ctx.fresh(f"{node.output[0]}_keepdims")
+    ctx.add(pool.MaxPool(name=name, inputs=[x], output=mid, attrs=attrs))
+    ctx.add(
+        so.Reshape(name=f"{name}/squeeze", inputs=[mid], output=node.output[0], attrs={"shape": shape[:2]})
+    )
