@@ -6,8 +6,8 @@ compared with the planted words by ROC AUC, max-F1 and min-MAE (`smugkit.metrics
 over sentences (with a Student-t 95% half-width). SMUG is scored three ways: SMUG (SMUG_BASE x minimal
 mask), SMUG_BASE alone and the bare mask (0/1). Then SMUG's solve time per backend on the same sentences.
 
-Run: python benchmarks/text.py [--top-k 100] [--gamma 0.5] [--ig-steps 200] [--backends highs,z3,cvc5]
-                               [--timeout 20] [-n 60]
+Run from the repository root: python benchmarks/text.py [--top-k 100] [--gamma 0.5] [--ig-steps 200]
+                               [--score max|sum] [--backends highs,z3,cvc5] [--timeout 20] [-n 60]
 Needs nothing beyond smugkit's own dependencies (the backends that are installed).
 """
 
@@ -43,6 +43,7 @@ def main() -> None:
     ap.add_argument("--top-k", type=int, default=100)
     ap.add_argument("--gamma", type=float, default=0.5)
     ap.add_argument("--ig-steps", type=int, default=200)
+    ap.add_argument("--score", default="max", choices=("max", "sum"), help="SMUG_BASE reduction per token")
     ap.add_argument("--backends", default="highs,z3,cvc5")
     ap.add_argument("--timeout", type=float, default=20.0)
     ap.add_argument("-n", type=int, default=60, help="first N planted sentences (default all 60)")
@@ -66,7 +67,15 @@ def main() -> None:
         x = tm.embed(enc.ids)
         truth = it.truth(enc.n)
         t = time.perf_counter()
-        e = explain_text(tm, it.text, vocab=vocab, top_k=args.top_k, gamma=args.gamma, ig_steps=args.ig_steps)
+        e = explain_text(
+            tm,
+            it.text,
+            vocab=vocab,
+            top_k=args.top_k,
+            gamma=args.gamma,
+            ig_steps=args.ig_steps,
+            score=args.score,
+        )
         t_smug = time.perf_counter() - t
         agree += int(e.label == it.label)
         certified += int(e.certified)
@@ -81,7 +90,7 @@ def main() -> None:
 
     print(
         f"\nplanted-rationale set: {len(items)} sentences; the model predicts the planted label on {agree}; "
-        f"SMUG top-k {args.top_k}, gamma {args.gamma}, IG steps {args.ig_steps}; masks certified {certified}/"
+        f"SMUG top-k {args.top_k}, gamma {args.gamma}, score {args.score}, IG steps {args.ig_steps}; masks certified {certified}/"
         f"{len(items)}, mask size median {np.median(sizes):g} tokens"
     )
     print(f"{'method':<17} {'AUC':>15} {'max-F1':>15} {'min-MAE':>15} {'s/sentence':>11}")

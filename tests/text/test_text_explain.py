@@ -134,3 +134,10 @@ def test_json_round_trip_and_files(tmp_path):
     page = files["html"].read_text()
     assert page.count("<span") == len(e.tokens)
     assert page.count("text-decoration:underline") == e.mask_size
+
+
+def test_uncut_text_model_points_to_the_text_path():
+    from smugkit.frontends import load_model
+
+    with pytest.raises(ModelError, match="--text TEXT --vocab"):
+        load_model(tiny_text_cnn(0)).first_layer()
