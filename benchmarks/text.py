@@ -2,7 +2,7 @@
 
 For each of the 60 planted sentences the bundled text CNN is explained with SMUG (first-layer encoding, the
 default backend), token IG (zero-embedding baseline) and token occlusion; each method's token scores are
-compared with the planted words by ROC AUC, max-F1 and min-MAE (`smugkit.metrics.localisation`), averaged
+compared with the planted words by ROC AUC, max-F1 and min-MAE (`smugkit.metrics.rationale`), averaged
 over sentences (with a Student-t 95% half-width). SMUG is scored three ways: SMUG (SMUG_BASE x minimal
 mask), SMUG_BASE alone and the bare mask (0/1). Then SMUG's solve time per backend on the same sentences.
 
@@ -19,7 +19,7 @@ import time
 import numpy as np
 from scipy import stats
 
-from smugkit.metrics.localisation import localisation_auc, max_f1, min_mae
+from smugkit.metrics.rationale import localisation_auc, max_f1, min_mae
 from smugkit.model import Model
 from smugkit.text import explain_text, planted
 from smugkit.text.baselines import token_ig, token_occlusion
@@ -90,8 +90,8 @@ def main() -> None:
 
     print(
         f"\nplanted-rationale set: {len(items)} sentences; the model predicts the planted label on {agree}; "
-        f"SMUG top-k {args.top_k}, gamma {args.gamma}, score {args.score}, IG steps {args.ig_steps}; masks certified {certified}/"
-        f"{len(items)}, mask size median {np.median(sizes):g} tokens"
+        f"SMUG top-k {args.top_k}, gamma {args.gamma}, score {args.score}, IG steps {args.ig_steps}; "
+        f"masks certified {certified}/{len(items)}, mask size median {np.median(sizes):g} tokens"
     )
     print(f"{'method':<17} {'AUC':>15} {'max-F1':>15} {'min-MAE':>15} {'s/sentence':>11}")
     for method, d in scores.items():

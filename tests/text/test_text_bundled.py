@@ -9,7 +9,7 @@ import onnxruntime as ort
 import pytest
 
 from smugkit.cli import main
-from smugkit.metrics.localisation import localisation_auc
+from smugkit.metrics.rationale import localisation_auc
 from smugkit.text import Vocabulary, explain_text, planted
 from smugkit.text.explain import text_model
 from smugkit.text.zoo import text_labels, text_manifest, text_model_path, text_vocab_path

@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
 from smugkit.errors import InputError
-from smugkit.metrics.localisation import localisation_auc, max_f1, min_mae
+from smugkit.metrics.rationale import localisation_auc, max_f1, min_mae
 from smugkit.text import Vocabulary, planted
 from smugkit.text.render import html_snippet, terminal
 from smugkit.units import TokenUnits, make_tokens
