@@ -450,7 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo, window=2)
 
     p = sub.add_parser("bench", help="compare solver backends on SMUG instances")
-    p.add_argument("--suite", default="smoke", help="smoke, digits, scale, full, or a JSON file of instances")
+    p.add_argument(
+        "--suite", default="smoke", help="smoke, digits, scale, full, text, or a JSON file of instances"
+    )
     p.add_argument(
         "--backends",
         default="highs,z3,cvc5,reference",

@@ -33,7 +33,7 @@ def _grey(image_hwc: np.ndarray) -> np.ndarray:
         img = img[:, :, None]
     lo, hi = img.min(), img.max()
     img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
-    return img[:, :, 0] if img.shape[2] == 1 else img[:, :, :3]
+    return img[:, :, :3] if img.shape[2] >= 3 else img.mean(axis=2)  # 1 or 2 channels: grey
 
 
 def _panels(axes, image, saliency, mask, fig) -> None:

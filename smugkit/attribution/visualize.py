@@ -36,7 +36,7 @@ def _grey(image_hwc: np.ndarray) -> np.ndarray:
     img = np.asarray(image_hwc, dtype=np.float64)
     lo, hi = img.min(), img.max()
     img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
-    return img[:, :, 0] if img.shape[2] == 1 else img[:, :, :3]
+    return img[:, :, :3] if img.shape[2] >= 3 else img.mean(axis=2)  # 1 or 2 channels: grey
 
 
 def save_heatmap(

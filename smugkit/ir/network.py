@@ -137,6 +137,11 @@ class Network:
                     f"{n.op_type} {n.name!r}; SMUG needs an activation ({', '.join(ACTIVATIONS)}) "
                     f"after the first layer"
                 )
+            if n.op_type == "Embedding":
+                raise ModelError(
+                    f"node {n.name!r} is an embedding look-up of token ids; explain text models on their "
+                    f"embeddings: smugkit explain MODEL --text TEXT --vocab VOCAB (smugkit.text)"
+                )
             raise ModelError(
                 f"node {n.name!r} ({n.op_type}) comes before any weighted layer and is not affine"
             )

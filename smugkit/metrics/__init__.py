@@ -10,6 +10,7 @@ from smugkit.metrics import (
     saliency_metric,  # noqa: F401
     sparseness,  # noqa: F401  (register the metrics)
     sparsity,  # noqa: F401
+    text_rationale,  # noqa: F401
 )
 from smugkit.metrics.base import METRICS, Metric, Score, evaluate, get_metric, register_metric
 

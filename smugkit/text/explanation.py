@@ -57,6 +57,25 @@ class TextExplanation:
         """The tokens of the minimal mask, in text order."""
         return [t for t, b in zip(self.tokens, self.mask_bits) if b > 0.5]
 
+    def to_attribution(self, scores: str = "saliency"):
+        """An `Attribution` of one value per token (``saliency``, ``saliency_base`` or ``mask_bits``), for
+        the metrics registry (e.g. ``rationale_auc``)."""
+        from smugkit.attribution.base import Attribution
+        from smugkit.errors import InputError
+
+        if scores not in ARRAY_FIELDS[1:]:
+            raise InputError(f"scores must be one of {ARRAY_FIELDS[1:]}, got {scores!r}")
+        return Attribution(
+            values=np.asarray(getattr(self, scores), dtype=np.float64),
+            method=self.method if scores == "saliency" else f"{self.method}:{scores}",
+            target=self.label,
+            tensor="tokens",
+            model=self.model,
+            options={**self.options, "tokens": list(self.tokens)},
+            timings=dict(self.timings),
+            versions=dict(self.versions),
+        )
+
     def to_dict(self) -> dict:
         d = asdict(self)
         for k in ARRAY_FIELDS:

@@ -1,7 +1,7 @@
 """`MaskUnits`: what one mask bit covers, shared by SMUG, perturbation methods and deletion-style metrics.
 
-Units partition the model input: every input element belongs to exactly one unit (an image window, later a
-token span). A mask is one value per unit (1 = keep); a stack of masks ``(S, count)`` is handled in one go.
+Units partition the model input: every input element belongs to exactly one unit (an image window, a
+token of a text). A mask is one value per unit (1 = keep); a stack of masks ``(S, count)`` is handled in one go.
 To add a kind of unit: subclass `MaskUnits`, give ``kind``, ``count``, ``ids()`` and ``plane()``.
 """
 

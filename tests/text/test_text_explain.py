@@ -134,3 +134,22 @@ def test_json_round_trip_and_files(tmp_path):
     page = files["html"].read_text()
     assert page.count("<span") == len(e.tokens)
     assert page.count("text-decoration:underline") == e.mask_size
+
+
+def test_uncut_text_model_points_to_the_text_path():
+    from smugkit.frontends import load_model
+
+    with pytest.raises(ModelError, match="--text TEXT --vocab"):
+        load_model(tiny_text_cnn(0)).first_layer()
+
+
+def test_explanation_scores_through_the_metrics_registry():
+    from smugkit.metrics import evaluate
+
+    e = explain_text(tiny_text_cnn(0), "the movie was very good", vocab=tiny_vocab(), top_k=8, ig_steps=16)
+    a = e.to_attribution()
+    assert a.values.shape == (5,) and a.target == e.label
+    s = evaluate(a, metric="rationale_auc", truth=[4])
+    assert 0.0 <= s.value <= 1.0 and s.method == "smug"
+    with pytest.raises(InputError):
+        e.to_attribution("tokens")

@@ -83,3 +83,22 @@ def test_localisation_scores_against_references():
         assert min_mae(s, t) == pytest.approx(min(np.mean((s >= v) != t) for v in thr))
     with pytest.raises(InputError):
         localisation_auc([1, 2], [True])
+
+
+def test_rationale_metrics_in_the_registry():
+    from smugkit.attribution.base import Attribution
+    from smugkit.metrics import METRICS, evaluate
+
+    assert {"rationale_auc", "rationale_max_f1", "rationale_min_mae"} <= set(METRICS)
+    a = Attribution(values=np.array([0.1, 0.9, 0.0, 0.3]), method="m", target=1, tensor="tokens", model="x")
+    assert evaluate(a, metric="rationale_auc", truth=[1]).value == 1.0
+    assert evaluate(a, metric="rationale_max_f1", truth=np.array([0, 1, 0, 1], bool)).value == 1.0
+    s = evaluate(a, metric="rationale_min_mae", truth=[2])
+    assert s.value == pytest.approx(0.25) and not s.higher_is_better
+    emb = Attribution(
+        values=np.ones((1, 4, 3)) * [[[0], [2], [0], [1]]], method="m", target=0, tensor="e", model="x"
+    )
+    assert evaluate(emb, metric="rationale_auc", truth=[1, 3]).value == 1.0
+    assert np.isnan(evaluate(a, metric="rationale_auc", truth=[]).value)
+    with pytest.raises(InputError, match="positions"):
+        evaluate(a, metric="rationale_auc", truth=[7])
