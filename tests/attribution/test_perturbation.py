@@ -11,7 +11,7 @@ from onnx import helper
 
 import smugkit
 from smugkit.attribution.blackbox import TargetScorer
-from smugkit.attribution.gsa import hsic_binary
+from smugkit.attribution.gsa import hsic_binary, latin_hypercube
 from smugkit.errors import InputError
 from smugkit.model import Model
 from smugkit.units import detect_layout
@@ -207,6 +207,11 @@ def test_hsic_estimator_matches_the_trace_formula():
         for d in range(5)
     ]
     assert np.allclose(got, ref) and got.argmax() == 0
+
+
+def test_latin_hypercube_puts_one_point_in_each_stratum():
+    pts = latin_hypercube(10, 3, np.random.default_rng(0))
+    assert all(sorted(np.floor(pts[:, j] * 10).astype(int)) == list(range(10)) for j in range(3))
 
 
 def test_superpixels_partition_the_image_into_connected_pieces():
