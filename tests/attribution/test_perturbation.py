@@ -178,11 +178,9 @@ def test_exact_kernel_shap_is_the_brute_force_shapley_value(x):
     att = smugkit.attribute(model, x, method="kernel_shap", target=0, kind="logit", segmentation=seg)
     assert att.diagnostics["exact"]
 
-    def v(s):
-        on = np.isin(seg, list(s)).astype(float)
-        return float(np.asarray(model.scores(x * on)).reshape(-1)[0])
-
-    cache = {s: v(s) for k in range(m + 1) for s in itertools.combinations(range(m), k)}
+    subsets = [s for k in range(m + 1) for s in itertools.combinations(range(m), k)]
+    stack = np.stack([x * np.isin(seg, list(s)) for s in subsets])  # every coalition, one model call
+    cache = dict(zip(subsets, np.asarray(model.scores(stack)).reshape(len(subsets), -1)[:, 0]))
     phi = np.zeros(m)
     for i in range(m):
         rest = [j for j in range(m) if j != i]
