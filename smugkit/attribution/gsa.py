@@ -46,6 +46,12 @@ def sobol_points(n: int, d: int, *, scramble: bool, seed: int) -> Array:
         return qmc.Sobol(d, scramble=scramble, seed=seed if scramble else None).random(n)
 
 
+def latin_hypercube(n: int, d: int, rng: np.random.Generator) -> Array:
+    """``(n, d)`` Latin hypercube sample: each column has one point in each of the n strata of [0, 1)."""
+    strata = rng.permuted(np.tile(np.arange(n)[:, None], (1, d)), axis=0)
+    return (strata + rng.random((n, d))) / n
+
+
 @dataclass(frozen=True)
 class GsaOptions(BlackBoxOptions):
     """``grid_size`` cells per side, ``n_design`` sample points, ``seed``; and the common options."""
@@ -142,9 +148,7 @@ class Hsic(GsaMethod):
         layout, cells, blend = self.grid(model, x)
         d, n = o.grid_size**2, o.n_design
         if o.sampler == "lhs":
-            from scipy.stats import qmc
-
-            points = qmc.LatinHypercube(d, seed=o.seed).random(n)
+            points = latin_hypercube(n, d, np.random.default_rng(o.seed))
         else:
             points = sobol_points(n, d, scramble=True, seed=o.seed)
         masks = (points > 0.5).astype(np.float64)

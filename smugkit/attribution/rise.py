@@ -64,11 +64,11 @@ class RiseMasks:
     def __init__(self, n: int, s: int, p: float, h: int, w: int, seed: int) -> None:
         rng = np.random.default_rng(seed)
         ch, cw = -(-h // s), -(-w // s)
-        self.grids = (rng.random((n, s, s)) < p).astype(np.float64)
+        self.grids = (rng.random((n, s, s)) < p).astype(np.float32)
         self.dy = rng.integers(0, ch, n)
         self.dx = rng.integers(0, cw, n)
-        self.uh = resize_matrix((s + 1) * ch, s)
-        self.uw = resize_matrix((s + 1) * cw, s)
+        self.uh = resize_matrix((s + 1) * ch, s).astype(np.float32)
+        self.uw = resize_matrix((s + 1) * cw, s).astype(np.float32)
         self.h, self.w = h, w
 
     def __call__(self, start: int, stop: int) -> Array:
@@ -94,12 +94,17 @@ class Rise(BlackBoxMethod):
         masks = RiseMasks(o.n_masks, o.grid_size, o.p, h, w, o.seed)
         blend = Blend(x, fill_values(o.fill, x, layout, seed=o.seed), layout)
         score = self.scorer(model, target)
-        values = score(o.n_masks, lambda a, b: blend(masks(a, b)))
         plane = np.zeros((h, w))
-        step = max(1, score.rows)
-        for start in range(0, o.n_masks, step):
-            stop = min(o.n_masks, start + step)
-            plane += np.tensordot(values[start:stop], masks(start, stop), axes=1)
+        batch = {}
+
+        def build(start: int, stop: int) -> Array:
+            batch["masks"] = masks(start, stop)
+            return blend(batch["masks"])
+
+        def consume(start: int, stop: int, values: Array) -> None:
+            plane[:] += np.tensordot(values, batch["masks"], axes=1)
+
+        values = score(o.n_masks, build, consume)
         plane /= o.n_masks * o.p
         diagnostics = self.report(score, t0, mean_output=float(values.mean()))
         return layout.from_hw(plane), model.input.name, diagnostics

@@ -139,7 +139,7 @@ def fit_ridge(z: Array, y: Array, w: Array, alpha: float) -> tuple[Array, float]
     zm, ym = np.average(z, axis=0, weights=w), np.average(y, weights=w)
     zc, yc = z - zm, y - ym
     a = (zc * w[:, None]).T @ zc + alpha * np.eye(z.shape[1])
-    coef = np.linalg.solve(a, (zc * w[:, None]).T @ yc)
+    coef, *_ = np.linalg.lstsq(a, (zc * w[:, None]).T @ yc, rcond=None)  # alpha = 0 may leave a singular a
     return coef, float(ym - zm @ coef)
 
 

@@ -11,7 +11,7 @@ from onnx import helper
 
 import smugkit
 from smugkit.attribution.blackbox import TargetScorer
-from smugkit.attribution.gsa import hsic_binary
+from smugkit.attribution.gsa import hsic_binary, latin_hypercube
 from smugkit.errors import InputError
 from smugkit.model import Model
 from smugkit.units import detect_layout
@@ -178,11 +178,9 @@ def test_exact_kernel_shap_is_the_brute_force_shapley_value(x):
     att = smugkit.attribute(model, x, method="kernel_shap", target=0, kind="logit", segmentation=seg)
     assert att.diagnostics["exact"]
 
-    def v(s):
-        on = np.isin(seg, list(s)).astype(float)
-        return float(np.asarray(model.scores(x * on)).reshape(-1)[0])
-
-    cache = {s: v(s) for k in range(m + 1) for s in itertools.combinations(range(m), k)}
+    subsets = [s for k in range(m + 1) for s in itertools.combinations(range(m), k)]
+    stack = np.stack([x * np.isin(seg, list(s)) for s in subsets])  # every coalition, one model call
+    cache = dict(zip(subsets, np.asarray(model.scores(stack)).reshape(len(subsets), -1)[:, 0]))
     phi = np.zeros(m)
     for i in range(m):
         rest = [j for j in range(m) if j != i]
@@ -207,6 +205,11 @@ def test_hsic_estimator_matches_the_trace_formula():
         for d in range(5)
     ]
     assert np.allclose(got, ref) and got.argmax() == 0
+
+
+def test_latin_hypercube_puts_one_point_in_each_stratum():
+    pts = latin_hypercube(10, 3, np.random.default_rng(0))
+    assert all(sorted(np.floor(pts[:, j] * 10).astype(int)) == list(range(10)) for j in range(3))
 
 
 def test_superpixels_partition_the_image_into_connected_pieces():
