@@ -123,7 +123,14 @@ def explain(
     if encoding == "full":  # a valid mask before the solve, so a time-out is `feasible`, never empty
         fallback = full_incumbent(net, x, label, scores, cfg, wins, backend)
     budget = max(cfg.timeout - (time.perf_counter() - t), 0.05 * cfg.timeout)
-    sol = backends.solve(problem, backend=backend, timeout=budget, num_solutions=cfg.num_solutions, seed=seed)
+    sol = backends.solve(
+        problem,
+        backend=backend,
+        timeout=budget,
+        num_solutions=cfg.num_solutions,
+        seed=seed,
+        incumbent=None if fallback is None else {mask_var.name: fallback},
+    )
     t_solve = time.perf_counter() - t
     bits, status = _mask_from(sol, mask_var.name, wins.count, encoding, fallback)
     alternatives = [
