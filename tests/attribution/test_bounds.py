@@ -72,3 +72,16 @@ def test_full_encoding_with_tight_bounds_keeps_the_optimum():
     p, _ = full_network_problem(net, x.reshape(net.input.shape), a.label, wins, 0.0, 0.0, tight_bounds=False)
     loose = solve(p, "highs", timeout=30)
     assert a.status == loose.status == "optimal" and a.mask_size == loose.objective and a.certified
+
+
+def test_enumeration_proves_the_same_optimum_as_the_milp():
+    from smugkit.attribution.smug import explain
+
+    net = mlp3(seed=6)
+    x = np.random.default_rng(7).random(net.input.shape)
+    kw = {"encoding": "full", "layout": "flat", "ig_steps": 8, "delta": 0.1, "backend": "highs"}
+    enum = explain(net, x, **kw)
+    milp = explain(net, x, enumerate_bits=0, **kw)
+    assert enum.solution["backend"] == "enumeration" and milp.solution["backend"] == "highs"
+    assert enum.status == milp.status == "optimal" and enum.mask_size == milp.mask_size
+    assert enum.certified and enum.exact_check["holds"]

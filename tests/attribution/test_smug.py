@@ -75,7 +75,9 @@ def test_backends_agree_on_mask_size(cnn):
 def test_full_network_mask_is_minimum(backend):
     net = load_model(tiny_mlp(seed=3, n_in=9, hidden=5))
     x = np.random.default_rng(0).random(net.input.shape)
-    e = explain(net, x, encoding="full", delta=0.0, backend=backend, ig_steps=10, timeout=30)
+    e = explain(
+        net, x, encoding="full", delta=0.0, backend=backend, ig_steps=10, timeout=30, enumerate_bits=0
+    )
     wins = make_windows(detect_layout(net), 1)
     best = None
     for bits in _all_masks(9):
@@ -100,7 +102,12 @@ def test_json_round_trip_and_files(cnn, tmp_path):
     alt = np.asarray(e.alternatives[0])
     assert alt.sum() >= e.mask_size and not np.array_equal(alt, np.asarray(e.mask_bits).reshape(-1))
     files = e.save(tmp_path)
-    assert {p.name for p in files.values()} == {"explanation.json", "explanation.npz", "saliency.png", "mask.png"}
+    assert {p.name for p in files.values()} == {
+        "explanation.json",
+        "explanation.npz",
+        "saliency.png",
+        "mask.png",
+    }
     back = Explanation.load(tmp_path)
     assert back.mask_size == e.mask_size and back.label == e.label
     np.testing.assert_array_equal(back.saliency, e.saliency)
