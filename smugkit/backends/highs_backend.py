@@ -241,7 +241,9 @@ def _reserve(c: Compiled, budget: Budget) -> float:
     mask and the Solution's own re-check (a share of the budget plus a term growing with the problem)."""
     if budget.seconds is None:
         return 0.0
-    return min(0.5 * budget.remaining(), 0.1 + 0.02 * budget.seconds + 1e-6 * (c.A.nnz + c.n))
+    relu_nnz = sum(rl.R.nnz for rl in c.relus)  # exact completions re-check every ReLU row
+    work = 1e-6 * (c.A.nnz + c.n) + 8e-6 * relu_nnz
+    return min(0.5 * budget.remaining(), 0.1 + 0.02 * budget.seconds + work)
 
 
 class HighsBackend(Backend):

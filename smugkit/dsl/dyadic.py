@@ -83,3 +83,50 @@ def exact_residuals(A: sp.csr_matrix, b: np.ndarray, x: np.ndarray, rows: np.nda
     which = np.concatenate([sub.row, np.arange(rows.size)])
     m, e, idx = products(a, xv)
     return grouped_sums(m, e, which[idx], rows.size)
+
+
+# -- exact vectors of big dyadic values: ``X * 2**E`` with an object array of Python ints and one exponent --
+def from_floats(v: np.ndarray) -> tuple[np.ndarray, int]:
+    """Floats as Python-int numerators over one power of two."""
+    m, e = split(v)
+    E = int(e[m != 0].min()) if np.any(m != 0) else 0
+    return m.astype(object) << np.where(m != 0, e - E, 0).astype(object), E
+
+
+def from_fractions(q) -> tuple[np.ndarray, int] | None:
+    """Rationals with power-of-two denominators as numerators over one power of two (None otherwise)."""
+    q = [Fraction(v) for v in np.ravel(np.asarray(q, dtype=object))]
+    den = [f.denominator for f in q]
+    if any(d & (d - 1) for d in den):
+        return None
+    k = max(d.bit_length() - 1 for d in den) if den else 0
+    return np.array([f.numerator << (k - d.bit_length() + 1) for f, d in zip(q, den)], dtype=object), -k
+
+
+def align(X: np.ndarray, E: int, F: int) -> np.ndarray:
+    """Numerators of ``X * 2**E`` over ``2**F`` (``F <= E``)."""
+    return X << (E - F) if E > F else X
+
+
+def affine_ints(A: sp.csr_matrix, r: np.ndarray, X: np.ndarray, E: int) -> tuple[np.ndarray, int]:
+    """``A x + r`` exactly for ``x = X * 2**E`` (float64 ``A``, ``r``), as numerators over one power of two."""
+    A = sp.csr_matrix(A)
+    ma, ea = split(A.data)
+    mr, er = split(r)
+    nz_a, nz_r = ma != 0, mr != 0
+    F = min([E + int(ea[nz_a].min())] if nz_a.any() else [E], default=E)
+    F = min(F, int(er[nz_r].min())) if nz_r.any() else F
+    terms = (ma.astype(object) << np.where(nz_a, ea + E - F, 0).astype(object)) * X[A.indices]
+    out = np.array([0] * A.shape[0], dtype=object)
+    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    np.add.at(out, rows, terms)
+    shift = np.where(nz_r, er - F, 0)
+    return out + (mr.astype(object) << shift.astype(object)), F
+
+
+def to_fractions(X: np.ndarray, E: int) -> np.ndarray:
+    """``X * 2**E`` as an object array of Fractions."""
+    if E >= 0:
+        return np.array([Fraction(int(v) << E) for v in X], dtype=object)
+    d = 1 << -E
+    return np.array([Fraction(int(v), d) for v in X], dtype=object)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from smugkit.dsl import dyadic
 from smugkit.dsl.dyadic import exact_dot, exact_residuals
 from smugkit.dsl.problem import Compiled
 from smugkit.errors import ProblemError
@@ -101,15 +102,16 @@ def exact_completion(c: Compiled, assignment: dict[str, Any]) -> dict[str, np.nd
 
     ReLU blocks are registered after their inputs, so one pass in order suffices.
     """
-    x = c.join(assignment).astype(object)
-    integral = c.integral
-    for j in range(c.n):
-        v = x[j]
-        x[j] = Fraction(round(float(v))) if integral[j] else Fraction(float(v))
+    xf = np.array([float(v) for v in c.join(assignment, dtype=object)], dtype=np.float64)
+    xf[c.integral] = np.round(xf[c.integral])
+    X, E = dyadic.from_floats(xf)  # exact in integers: numerators over one power of two
     for rl in c.relus:
-        for i, col in enumerate(rl.out.tolist()):
-            a = _row_exact(rl.R, -rl.r, x, i)
-            x[col] = a if a > 0 else Fraction(0)
+        Y, F = dyadic.affine_ints(rl.R, rl.r, X, E)
+        Y = np.where(Y > 0, Y, 0)
+        G = min(E, F)
+        X, Y, E = dyadic.align(X, E, G), dyadic.align(Y, F, G), G
+        X[rl.out] = Y
+    x = dyadic.to_fractions(X, E)
     out = {}
     for v in c.variables:
         o = c.offsets[v.name]
@@ -198,11 +200,21 @@ def evaluate(c: Compiled, assignment: dict[str, Any], exact: bool = False, tol: 
             note("", abs(float(res[r])))
 
     # ReLU definitions: out == max(arg, 0)
+    dy = None
+    if exact and c.relus:
+        dy = dyadic.from_fractions(xo) if rational_in else dyadic.from_floats(x)
     for rl in c.relus:
         arg = rl.R @ x + rl.r
         out = x[rl.out]
         diff = np.abs(out - np.maximum(arg, 0.0))
-        if exact:
+        if exact and dy is not None:  # every value dyadic: exact in integers, vectorised
+            Y, F = dyadic.affine_ints(rl.R, rl.r, dy[0], dy[1])
+            G = min(F, dy[1])
+            want = dyadic.align(np.where(Y > 0, Y, 0), F, G)
+            got = dyadic.align(dy[0][rl.out], dy[1], G)
+            for i in np.flatnonzero(got != want).tolist():
+                note(f"relu {rl.name}.{i}: output {out[i]} != max({arg[i]}, 0)", float(diff[i]))
+        elif exact:
             args = None if rational_in else exact_residuals(rl.R, -rl.r, x, np.arange(rl.out.size))
             for i in range(rl.out.size):
                 a = _row_exact(rl.R, -rl.r, xq, i) if args is None else args[i]

@@ -40,6 +40,9 @@ def relu(expr: Any, bounds: tuple[Any, Any] | None = None, name: str | None = No
     """A new real variable ``y = max(expr, 0)``; bounds of ``expr`` default to interval arithmetic."""
     arg = Affine.lift(expr, "relu argument")
     computed_lo, computed_hi = arg.bounds()
+    # interval sums are rounded floats: widen them by a relative 1e-9 so no exact value falls outside
+    computed_lo = computed_lo - 1e-9 * (np.abs(computed_lo) + 1e-12)
+    computed_hi = computed_hi + 1e-9 * (np.abs(computed_hi) + 1e-12)
     if bounds is None:
         lo, hi = computed_lo.ravel(), computed_hi.ravel()
     else:

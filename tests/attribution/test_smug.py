@@ -75,7 +75,9 @@ def test_backends_agree_on_mask_size(cnn):
 def test_full_network_mask_is_minimum(backend):
     net = load_model(tiny_mlp(seed=3, n_in=9, hidden=5))
     x = np.random.default_rng(0).random(net.input.shape)
-    e = explain(net, x, encoding="full", delta=0.0, backend=backend, ig_steps=10, timeout=30)
+    e = explain(
+        net, x, encoding="full", delta=0.0, backend=backend, ig_steps=10, timeout=30, enumerate_bits=0
+    )
     wins = make_windows(detect_layout(net), 1)
     best = None
     for bits in _all_masks(9):

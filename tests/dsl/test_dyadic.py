@@ -89,3 +89,34 @@ def test_exact_and_float_checks_agree_on_safe_rows():
     for trial in range(20):
         cand = bits if trial == 0 else (rng.random(40) < 0.5).astype(float)
         assert p.evaluate({"m": cand}, exact=True).feasible == p.evaluate({"m": cand}).feasible
+
+
+def test_exact_completion_equals_a_fraction_reference():
+    from smugkit.attribution.smug.full import full_network_problem
+    from smugkit.dsl.evaluate import exact_completion
+    from smugkit.frontends import load_model
+    from smugkit.units import detect_layout, make_windows
+    from tests.attribution.helpers import tiny_mlp
+
+    net = load_model(tiny_mlp(seed=2, n_in=9, hidden=6))
+    x = np.random.default_rng(3).random(net.input.shape) * 1e-3 + 1e3  # wide exponent range
+    wins = make_windows(detect_layout(net, "flat"), 1)
+    p, _ = full_network_problem(net, x, 0, wins, 0.0, 0.0)
+    c = p.compile()
+    bits = np.array([1, 0, 1, 1, 0, 0, 1, 0, 1], float)
+    got = exact_completion(c, {"m": bits, **{v.name: np.zeros(v.shape) for v in c.variables if v.defined}})
+    ref = [
+        Fraction(float(v))
+        for v in c.join({"m": bits, **{v.name: np.zeros(v.shape) for v in c.variables if v.defined}})
+    ]
+    for rl in c.relus:
+        for i, col in enumerate(rl.out.tolist()):
+            lo, hi = rl.R.indptr[i], rl.R.indptr[i + 1]
+            a = Fraction(float(rl.r[i])) + sum(
+                Fraction(float(w)) * ref[j] for w, j in zip(rl.R.data[lo:hi], rl.R.indices[lo:hi])
+            )
+            ref[col] = max(a, Fraction(0))
+    for v in c.variables:
+        o = c.offsets[v.name]
+        assert list(np.ravel(got[v.name])) == ref[o : o + v.size]
+    assert p.evaluate(got, exact=True).feasible == p.evaluate(got).feasible

@@ -13,6 +13,8 @@ import numpy as np
 
 from smugkit.errors import InputError
 
+MAX_BITS = 20  # enumeration beyond this many bits (2**20 forward passes) is not offered
+
 ENCODINGS = ("first_layer", "full")
 SCORES = ("max", "sum")
 
@@ -35,6 +37,9 @@ class SmugConfig:
         "first_layer", "first_layer, or full: the whole ReLU network, the label must win", ENCODINGS
     )
     delta: float = _opt(0.0, "full encoding: required logit margin of the label")
+    enumerate_bits: int = _opt(
+        20, "full encoding: up to this many mask bits, prove the optimum by enumeration (0: always solve)"
+    )
     score: str = _opt("max", "SMUG_BASE reduction per pixel", SCORES)
     ig_steps: int = _opt(200, "Integrated Gradients steps (default 200)")
     gradients: str = _opt(
@@ -60,6 +65,8 @@ class SmugConfig:
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
                 what = "a positive integer" if name == "top_k" else "at least 1"
                 raise InputError(f"{name} must be {what}, got {v!r}")
+        if isinstance(self.enumerate_bits, bool) or not 0 <= int(self.enumerate_bits) <= MAX_BITS:
+            raise InputError(f"enumerate_bits must be in [0, {MAX_BITS}], got {self.enumerate_bits!r}")
         if not 0.0 <= self.gamma < 1.0:
             raise InputError(f"gamma must be in [0, 1), got {self.gamma}")
         if not (np.isfinite(self.timeout) and self.timeout > 0):

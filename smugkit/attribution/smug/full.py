@@ -1,7 +1,7 @@
 """SMUG's full-network encoding: the whole ReLU network over the masked input, the label's logit must win.
 
 Each ReLU (and each MaxPool, as a chain ``y = a + relu(b - a)``) becomes a DSL ReLU term with interval
-bounds from the IR; the affine pieces between them come from `ir.linearize` as sparse matrices.
+and symbolic bounds (`bounds`); the affine pieces between them come from `ir.linearize` as sparse matrices.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from smugkit.attribution.smug.bounds import symbolic_bounds, widen
 from smugkit.errors import ModelError
 from smugkit.ir import Network
 from smugkit.ir.linear import window_view
@@ -87,8 +88,13 @@ def full_network_problem(
     mask_value: float,
     delta: float,
     strict: bool = False,
+    tight_bounds: bool = True,
 ):
-    """DSL problem: minimise the mask such that the label's logit beats every other by ``delta``."""
+    """DSL problem: minimise the mask such that the label's logit beats every other by ``delta``.
+
+    ReLU and MaxPool arguments get the tighter of interval and symbolic bounds (`bounds.symbolic_bounds`;
+    ``tight_bounds=False`` keeps intervals only), widened outward so no exact value falls outside them.
+    """
     from smugkit.dsl import Problem, relu
 
     x = np.asarray(x, np.float64).reshape(net.input.shape)
@@ -98,12 +104,16 @@ def full_network_problem(
     known = {net.input.name: (sp.diags(d) @ windows.incidence()) @ m + mask_value}
     lo_in, hi_in = np.minimum(x, mask_value), np.maximum(x, mask_value)
     boxes = net.bounds(lo_in, hi_in)
+    sym = symbolic_bounds(net, x, windows, mask_value) if tight_bounds else None
     needed = {n.name for n in net._schedule([net.output.name], {net.input.name})}
     for k, node in enumerate(n for n in net.nodes if n.name in needed):
         if node.affine:
             continue
         arg = _affine_expr(net, node.inputs[0], known)
-        lo, hi = (b.reshape(-1) for b in boxes[node.inputs[0]])
+        lo, hi = widen(*(b.reshape(-1) for b in boxes[node.inputs[0]]))
+        if sym is not None and node.inputs[0] in sym:  # the tighter of interval and symbolic bounds
+            slo, shi = sym[node.inputs[0]]
+            lo, hi = np.maximum(lo, slo), np.minimum(hi, shi)
         if node.op_type == "Relu":
             known[node.output] = relu(arg, bounds=(lo, hi), name=f"h{k}")
         elif node.op_type == "MaxPool":

@@ -15,6 +15,7 @@ import numpy as np
 from smugkit.attribution.smug.certify import certify, model_runner
 from smugkit.attribution.smug.config import SmugConfig
 from smugkit.attribution.smug.encoding import FirstLayerInstance, first_layer_instance
+from smugkit.attribution.smug.enumerate import smallest_mask
 from smugkit.attribution.smug.explanation import Explanation
 from smugkit.attribution.smug.saliency import smug_base
 from smugkit.errors import InputError, ModelError
@@ -119,11 +120,20 @@ def explain(
     say(f"solving with {backend} (budget {cfg.timeout:g}s)")
     t = time.perf_counter()
     # no incumbent: searches warm-start from a greedy mask (the full mask thinned while it stays feasible)
-    fallback = None
-    if encoding == "full":  # a valid mask before the solve, so a time-out is `feasible`, never empty
+    fallback, sol = None, None
+    if encoding == "full" and wins.count <= cfg.enumerate_bits and cfg.num_solutions == 1:
+        sol = _enumerated(net, x, label, wins, cfg, t + 0.5 * cfg.timeout, mask_var.name)
+    if encoding == "full" and sol is None:  # a valid mask before the solve: a time-out is `feasible`
         fallback = full_incumbent(net, x, label, scores, cfg, wins, backend)
-    budget = max(cfg.timeout - (time.perf_counter() - t), 0.05 * cfg.timeout)
-    sol = backends.solve(problem, backend=backend, timeout=budget, num_solutions=cfg.num_solutions, seed=seed)
+    if sol is None:
+        sol = backends.solve(
+            problem,
+            backend=backend,
+            timeout=max(cfg.timeout - (time.perf_counter() - t), 0.05 * cfg.timeout),
+            num_solutions=cfg.num_solutions,
+            seed=seed,
+            incumbent=None if fallback is None else {mask_var.name: fallback},
+        )
     t_solve = time.perf_counter() - t
     bits, status = _mask_from(sol, mask_var.name, wins.count, encoding, fallback)
     alternatives = [
@@ -337,6 +347,29 @@ def _first_layer_problem(inst: FirstLayerInstance):
         p.add(A @ m > rhs if inst.strict else A @ m >= rhs)
     p.minimize(m.sum())
     return p, m
+
+
+def _enumerated(net, x, label, wins, cfg: SmugConfig, deadline: float, name: str):
+    """A `Solution` proved optimal by enumerating masks by size, or None when the deadline came first."""
+    from smugkit.dsl.solution import Solution
+
+    t = time.perf_counter()
+    bits, k = smallest_mask(net, x, label, wins, cfg.mask_value, cfg.delta, cfg.strict, deadline)
+    if bits is None:
+        return None
+    return Solution(
+        status="optimal",
+        assignment={name: bits.astype(np.int64)},
+        objective=float(bits.sum()),
+        lower_bound=float(bits.sum()),
+        solve_time=round(time.perf_counter() - t, 6),
+        backend="enumeration",
+        strategy="by-size",
+        options={"enumerate_bits": cfg.enumerate_bits},
+        seed=cfg.seed,
+        message=f"every mask of fewer than {k} windows loses the label (float64 IR); this one keeps it",
+        exact_check=None,
+    )
 
 
 def full_incumbent(net: Network, x, label: int, scores, cfg: SmugConfig, wins: MaskUnits, backend: str):
