@@ -180,7 +180,7 @@ class SmtBackend(Backend):
         """Native optimisation (result, solver calls, build seconds); backends that declare it override this."""
         raise NotImplementedError
 
-    encodings: tuple[str, ...] = ("lia",)  # "pb": Bools and PB rows (backends whose builder has pb_ge)
+    encodings: tuple[str, ...] = ("lia", "pb")  # "pb": Bools and (rounded, refined) pseudo-Boolean rows
     default_encoding = "lia"
     default_pb_bits: int | None = 30  # pb rows rounded outward to this many bits (re-checked exactly)
 

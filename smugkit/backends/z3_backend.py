@@ -83,10 +83,19 @@ class Z3Builder:
         return self.z3.BoolVal(True, self.ctx)
 
     def pb_ge(self, lits: list[Any], coefs: list[int], k: int) -> Any:
-        """``sum coefs*lits >= k`` as a native PB constraint (cardinality when every coefficient is 1)."""
+        """``sum coefs*lits >= k`` as a native PB constraint (cardinality when every coefficient is 1).
+
+        Built through the C API directly: z3's ``PbGe`` wrapper coerces every literal in Python, which
+        took seconds for the 784-literal rows of a dense first layer.
+        """
+        import ctypes
+
+        z3, n = self.z3, len(lits)
+        args = (z3.Ast * n)(*[lit.as_ast() for lit in lits])
         if all(a == 1 for a in coefs):
-            return self.z3.AtLeast(*lits, k)
-        return self.z3.PbGe(list(zip(lits, coefs)), k)
+            return z3.BoolRef(z3.Z3_mk_atleast(self.ctx.ref(), n, args, int(k)), self.ctx)
+        cs = (ctypes.c_int * n)(*coefs)
+        return z3.BoolRef(z3.Z3_mk_pbge(self.ctx.ref(), n, args, cs, int(k)), self.ctx)
 
 
 def _value(z3: Any, v: Any, kind: int) -> int | Fraction | bool:
@@ -180,7 +189,6 @@ class Z3Backend(SmtBackend):
     default_bound_mode = "fresh"
     bound_modes = ("fresh", "assume")  # z3's push() cannot be interrupted: see the module docstring
     engine_options: ClassVar[dict[str, tuple[Any, ...]]] = {"isolate": (True, False)}  # forked checks
-    encodings = ("lia", "pb")
 
     def version(self) -> str:
         try:
