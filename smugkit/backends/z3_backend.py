@@ -189,6 +189,19 @@ class Z3Backend(SmtBackend):
     default_bound_mode = "fresh"
     bound_modes = ("fresh", "assume")  # z3's push() cannot be interrupted: see the module docstring
     engine_options: ClassVar[dict[str, tuple[Any, ...]]] = {"isolate": (True, False)}  # forked checks
+    default_encoding = "auto"  # pb rows + MaxSAT for 0/1 problems (see benchmarks/exact_solvers.py)
+
+    def pick_strategy(
+        self,
+        spec: ObjectiveSpec | None,
+        strategy: str | None,
+        c: Compiled | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> str:
+        """Over pb rows z3 minimises natively (MaxSAT over soft literals); over linear arithmetic it bisects."""
+        if strategy is None and spec is not None and c is not None and self.encoding(options, c) == "pb":
+            return "native"
+        return super().pick_strategy(spec, strategy, c, options)
 
     def version(self) -> str:
         try:
@@ -210,7 +223,7 @@ class Z3Backend(SmtBackend):
         options: dict[str, Any],
     ) -> tuple[SearchResult, int, float]:
         """``z3.Optimize`` with the minimised objective; interrupted at the deadline."""
-        if self.encoding(options) == "pb":
+        if self.encoding(options, c) == "pb":
             return self._native_pb(c, spec, budget, seed, options)
         z3 = _z3()
         t0 = time.perf_counter()
