@@ -24,7 +24,9 @@ from smugkit.backends.pb_rows import PbRow, pb_problem, pb_unsupported
 from smugkit.backends.smt_common import Engine, SmtSession
 from smugkit.dsl.problem import Compiled
 
-PB_LIMIT = 2**31  # z3's PB constraints take C ints: bigger rows go in as exact linear integer rows
+# z3's PB constraints take C ints, and a row whose coefficients *sum* past 2**31 gave wrong optima (z3 4.x/5.4
+# PB solver): such rows go in as exact linear integer rows, or, relaxed, are scaled down (`fit_machine_ints`)
+PB_LIMIT = 2**31
 
 
 def pb_encoding_unsupported(c: Compiled) -> str | None:
@@ -127,7 +129,7 @@ class PbLowerer:
         if not r.cols or r.k > sum(r.coefs):
             return tb.or_([])  # never true
         lits = [self.lit(j, n) for j, n in zip(r.cols, r.neg)]
-        if hasattr(tb, "pb_ge") and max(max(r.coefs), abs(r.k)) < PB_LIMIT:
+        if hasattr(tb, "pb_ge") and sum(r.coefs) < PB_LIMIT and abs(r.k) < PB_LIMIT:
             return tb.pb_ge(lits, r.coefs, r.k)
         zero = tb.int_(0)
         parts = [tb.ite(lit, tb.int_(a), zero) for lit, a in zip(lits, r.coefs)]
