@@ -1,4 +1,5 @@
-"""Pluggable solver backends (z3, cvc5, pysmt:<solver>, highs, smtlib), one registry and one ``solve``.
+"""Pluggable solver backends (z3, z3/pb, cvc5, pysmt:<solver>, highs, scip, exact, portfolio, smtlib), one
+registry and one ``solve``.
 
 Defaults, chosen from ``python benchmarks/backends.py`` on this machine kind (2 cores):
 
@@ -8,6 +9,8 @@ Defaults, chosen from ``python benchmarks/backends.py`` on this machine kind (2 
   were never better), started from a greedy 0/1 mask; z3 uses a fresh solver per check (its incremental
   core was 10-100x slower and its ``push`` cannot be interrupted); cvc5 uses push/pop, each check in a
   forked child killed at the deadline.
+- z3 takes ``encoding="auto"``: pure 0/1 problems go in as pseudo-Boolean rows minimised by z3's MaxSAT
+  engine (it proves the 196-bit demo, which bisection over linear arithmetic never did); others as before.
 """
 
 from smugkit.backends.base import Backend, Budget, Capabilities

@@ -110,8 +110,16 @@ class Backend(ABC):
         """The options this backend accepts, with their allowed values (override when they are computed)."""
         return dict(self.option_choices)
 
-    def pick_strategy(self, spec: ObjectiveSpec | None, strategy: str | None) -> str:
-        """The asked strategy, else the default; a rational objective cannot be bisected, so it goes native."""
+    def pick_strategy(
+        self,
+        spec: ObjectiveSpec | None,
+        strategy: str | None,
+        c: Compiled | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> str:
+        """The asked strategy, else the default; a rational objective cannot be bisected, so it goes native.
+
+        ``c`` and ``options`` let a backend pick by problem shape and encoding (see z3)."""
         if strategy is not None:
             return strategy
         rational = spec is not None and not spec.integral
@@ -143,7 +151,7 @@ class Backend(ABC):
         if why is not None:
             raise ProblemError(f"backend {self.name!r} cannot solve problem {problem.name!r}: {why}")
         spec = objective_spec(c)
-        strategy = self.pick_strategy(spec, strategy)
+        strategy = self.pick_strategy(spec, strategy, c, options)
         opts = check_options(self, strategy, options, self.choices(), self.free_options)
         ctx = SolveContext(problem, c, spec, budget, strategy, opts, seed, num_solutions, timeout)
         ctx.incumbent, ctx.note = self.incumbent(ctx, incumbent)

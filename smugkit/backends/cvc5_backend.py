@@ -5,7 +5,7 @@ not stop hard checks here). Solvers share one TermManager, so a fresh solver per
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -65,7 +65,8 @@ class Cvc5Builder:
 class Cvc5Engine(Engine):
     """A cvc5 Solver; ``reset`` makes a new one over the same TermManager."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, pb_options: bool = False) -> None:
+        self.pb_options = pb_options
         self.cvc5 = _cvc5()
         self.tm = self.cvc5.TermManager()
         self.seed = int(seed)
@@ -78,6 +79,9 @@ class Cvc5Engine(Engine):
         s.setOption("produce-models", "true")
         s.setOption("incremental", "true")
         s.setOption("seed", str(self.seed))
+        if self.pb_options:  # cvc5's rewrites for 0/1 sums and its MIPLIB-style preprocessing
+            s.setOption("pb-rewrites", "true")
+            s.setOption("miplib-trick", "true")
         s.setLogic("ALL")
         self.solver = s
 
@@ -134,6 +138,7 @@ class Cvc5Backend(SmtBackend):
     )
     default_strategy = "binary"
     default_bound_mode = "push"
+    engine_options: ClassVar[dict[str, tuple[Any, ...]]] = {"pb_options": (False, True)}
 
     def version(self) -> str:
         try:
@@ -145,4 +150,4 @@ class Cvc5Backend(SmtBackend):
 
     def make_engine(self, c: Compiled, seed: int, options: dict[str, Any]) -> Engine:
         self.version()
-        return Cvc5Engine(seed)
+        return Cvc5Engine(seed, bool(options.get("pb_options", False)))

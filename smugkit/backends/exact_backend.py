@@ -54,8 +54,10 @@ def build_solver(
     options: list[tuple[str, str]],
     blocked: list[np.ndarray],
     decision: np.ndarray,
+    pairs: list[tuple[int, int]] = (),
 ) -> tuple[Any, list[str]]:
-    """An Exact instance holding ``pb``: its objective and nogoods excluding the ``blocked`` points."""
+    """An Exact instance holding ``pb``: its objective, nogoods excluding the ``blocked`` points, and
+    dominance rows ``x_i <= x_j`` for ``pairs``."""
     ex = _exact().Exact([("verbosity", "0"), *options])
     names = [f"x{j}" for j in range(len(pb.lb))]
     for name, lo, hi in zip(names, pb.lb, pb.ub):
@@ -68,6 +70,8 @@ def build_solver(
             row.hi is not None,
             0 if row.hi is None else row.hi,
         )
+    for i, j in pairs:
+        ex.addConstraint([(1, names[j]), (-1, names[i])], True, 0)
     for x in blocked:  # sum_{x_j = 1} (1 - m_j) + sum_{x_j = 0} m_j >= 1 over 0/1 decision columns
         v = np.rint(x[decision]).astype(int)
         terms = [(-1 if b else 1, names[j]) for j, b in zip(decision.tolist(), v.tolist())]
@@ -87,6 +91,7 @@ def _search(
     hint: np.ndarray | None,
     deadline: float,
     send: Any,
+    pairs: list[tuple[int, int]] = (),
 ) -> tuple[str, int | None]:
     """Minimise (or only satisfy) in this process with Exact's own optimiser, sending ``("sol", values)``.
 
@@ -97,7 +102,7 @@ def _search(
     Returns ``(state, dual bound)``: state "optimal", "infeasible", "feasible" (search unfinished) or "unknown".
     """
     t0 = time.perf_counter()
-    ex, names = build_solver(pb, spec, options, blocked, decision)
+    ex, names = build_solver(pb, spec, options, blocked, decision, pairs)
     send(("build", time.perf_counter() - t0))
     if hint is not None:
         ex.setSolutionHints([(n, round(v)) for n, v in zip(names, hint.tolist())])
@@ -131,7 +136,10 @@ class ExactBackend(Backend):
         native_optimization=True, incremental=True, exact_arithmetic=True, strategies=("native",)
     )
     default_strategy = "native"
-    option_choices: ClassVar[dict[str, tuple[Any, ...]]] = {"isolate": (True, False)}
+    option_choices: ClassVar[dict[str, tuple[Any, ...]]] = {
+        "isolate": (True, False),
+        "dominance": (True, False),
+    }
     free_options = ("proof",)  # path prefix of a VeriPB proof log (<proof>.formula, <proof>.proof)
 
     def version(self) -> str:
@@ -164,12 +172,13 @@ class ExactBackend(Backend):
         decision: np.ndarray,
         hint: np.ndarray | None,
         options: list[tuple[str, str]],
+        pairs: list[tuple[int, int]] = (),
     ) -> SearchResult:
         """One minimisation within the remaining budget, as a SearchResult."""
         spec = ctx.spec
         deadline = time.monotonic() + ctx.budget.remaining()
         state, msgs = self._call(
-            lambda send: _search(pb, spec, options, blocked, decision, hint, deadline, send),
+            lambda send: _search(pb, spec, options, blocked, decision, hint, deadline, send, pairs),
             ctx.budget.remaining(),
             ctx.options.get("isolate", True),
         )
@@ -203,7 +212,14 @@ class ExactBackend(Backend):
         hint = ctx.incumbent[0] if ctx.incumbent is not None else None
         proof = ctx.options.get("proof")
         opts = [("proof-log", str(proof))] if proof else []
-        first = keep_incumbent(self._one(ctx, pb, [], decision, hint, opts), ctx.incumbent)
+        pairs: list[tuple[int, int]] = []
+        if ctx.options.get("dominance", True) and ctx.num_solutions == 1 and not proof:
+            from smugkit.backends.dominance import dominance_pairs
+
+            pairs = dominance_pairs(c, ctx.spec)
+        first = keep_incumbent(self._one(ctx, pb, [], decision, hint, opts, pairs), ctx.incumbent)
+        if pairs:
+            first.message = join_messages(first.message, f"{len(pairs)} dominance rows")
         if proof:
             first.message = join_messages(first.message, f"VeriPB proof log: {proof}.formula, {proof}.proof")
         results = [first]
@@ -218,14 +234,22 @@ class ExactBackend(Backend):
             results.append(nxt)
         return first, results[1:]
 
-    def prove_bound(self, c: Compiled, spec: ObjectiveSpec, value: int, seconds: float) -> tuple[str, Any]:
-        """Whether ``objective <= value`` is satisfiable: ('unsat', None), ('sat', columns) or ('unknown', why)."""
+    def prove_bound(
+        self, c: Compiled, spec: ObjectiveSpec, value: int, seconds: float, hint: np.ndarray | None = None
+    ) -> tuple[str, Any]:
+        """Whether ``objective <= value`` is satisfiable: ('unsat', None), ('sat', columns) or ('unknown', why).
+
+        ``hint`` (e.g. the MILP solution being certified) seeds Exact; dominance rows cut symmetric work.
+        """
+        from smugkit.backends.dominance import dominance_pairs
+
         pb = pb_problem(c)
         if pb.trivially_infeasible:
             return "unsat", None
+        pairs = dominance_pairs(c, spec)
         deadline = time.monotonic() + seconds
         state, msgs = forked_stream(
-            lambda send: _bounded(pb, spec, int(value), deadline, send),
+            lambda send: _bounded(pb, spec, int(value), deadline, send, pairs, hint),
             seconds + _SLACK,
         )
         if state != "ok":
@@ -234,13 +258,23 @@ class ExactBackend(Backend):
         return ans, (np.array(x, dtype=np.float64) if x is not None else None)
 
 
-def _bounded(pb: PbProblem, spec: ObjectiveSpec, value: int, deadline: float, send: Any) -> tuple[str, Any]:
+def _bounded(
+    pb: PbProblem,
+    spec: ObjectiveSpec,
+    value: int,
+    deadline: float,
+    send: Any,
+    pairs: list[tuple[int, int]] = (),
+    hint: np.ndarray | None = None,
+) -> tuple[str, Any]:
     """Whether ``objective <= value`` is satisfiable: 'sat' with columns, 'unsat', or 'unknown'.
 
     Exact minimises outright: its core-guided lower bounds refute the bound fast, where the satisfiability
     of ``objective <= K*-1`` alone took 15 s on the 196-bit demo, and minimising under that bound 3.4 s.
     """
-    ex, names = build_solver(pb, spec, [], [], np.zeros(0, np.int64))
+    ex, names = build_solver(pb, spec, [], [], np.zeros(0, np.int64), pairs)
+    if hint is not None:
+        ex.setSolutionHints([(n, round(v)) for n, v in zip(names, hint.tolist())])
     left = deadline - time.monotonic()
     state = ex.runFull(True, _inner_limit(left)) if left > 0 else "TIMEOUT"
     x = ex.getLastSolutionFor(names) if ex.hasSolution() else None

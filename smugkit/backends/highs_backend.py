@@ -298,8 +298,10 @@ class HighsBackend(Backend):
             ],
             dtype=np.int64,
         )
+        # with a prover, the MILP solver gets half the budget: the other half is the prover's
+        milp_budget = Budget(budget.remaining() / 2) if opts.get("certify") and budget.seconds else budget
         while len(results) < ctx.num_solutions:
-            res, k = self._solve_checked(problem, c, spec, model, budget)
+            res, k = self._solve_checked(problem, c, spec, model, milp_budget if not results else budget)
             ctx.calls += k
             if res.x is None:
                 if not results:
@@ -407,7 +409,7 @@ class HighsBackend(Backend):
         if hasattr(b, "prove_bound"):  # a pseudo-Boolean prover: exact integer rows, no SMT session
             why = b.unsupported(c)
             ans, better_x = (
-                ("unknown", None) if why else b.prove_bound(c, spec, res.value - 1, budget.remaining())
+                ("unknown", None) if why else b.prove_bound(c, spec, res.value - 1, budget.remaining(), res.x)
             )
             if why:
                 res.message = join_messages(res.message, f"{prover} cannot certify: {why}")

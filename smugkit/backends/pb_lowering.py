@@ -1,4 +1,5 @@
-"""Pseudo-Boolean lowering for SMT solvers with native PB constraints (z3 ``PbGe``/``AtLeast``).
+"""Pseudo-Boolean lowering: Bools and PB rows, native where the solver has them (z3 ``PbGe``/``AtLeast``),
+else linear integer rows ``sum ite(l, a, 0) >= k`` over the same Bools (cvc5, pySMT).
 
 0/1 columns become Bools; each row, exactly scaled to integers (`pb_rows`), becomes ``sum a_j l_j >= k``
 with positive coefficients over literals ``l_j`` (``x`` or ``not x``). With ``pb_bits=B`` the rows are
@@ -23,7 +24,9 @@ from smugkit.backends.pb_rows import PbRow, pb_problem, pb_unsupported
 from smugkit.backends.smt_common import Engine, SmtSession
 from smugkit.dsl.problem import Compiled
 
-PB_LIMIT = 2**31  # z3's PB constraints take C ints: bigger rows go in as exact linear integer rows
+# z3's PB constraints take C ints, and a row whose coefficients *sum* past 2**31 gave wrong optima (z3 4.x/5.4
+# PB solver): such rows go in as exact linear integer rows, or, relaxed, are scaled down (`fit_machine_ints`)
+PB_LIMIT = 2**31
 
 
 def pb_encoding_unsupported(c: Compiled) -> str | None:
@@ -75,6 +78,18 @@ def round_outward(r: GeRow, bits: int | None) -> GeRow:
     return GeRow(r.cols, [-(-a // d) for a in r.coefs], r.neg, -(-r.k // d))
 
 
+def fit_machine_ints(r: GeRow) -> GeRow:
+    """A relaxation of ``r`` whose coefficient sum and bound stay below `PB_LIMIT` (C ints in z3's PB API).
+
+    Rounding each coefficient alone is not enough: 784 coefficients of 30 bits sum past 2**31.
+    """
+    total = sum(r.coefs)
+    if total < PB_LIMIT or r.k <= 0 or r.k > total:
+        return r  # small enough, or a row that is always true / never true (decided by `term`)
+    d = 1 << max(0, total.bit_length() - 30)
+    return GeRow(r.cols, [-(-a // d) for a in r.coefs], r.neg, -(-r.k // d))
+
+
 def holds(r: GeRow, x: np.ndarray) -> bool:
     """Exact check of ``r`` at 0/1 point ``x``."""
     v = np.rint(x[r.cols]).astype(np.int64)
@@ -83,12 +98,13 @@ def holds(r: GeRow, x: np.ndarray) -> bool:
 
 
 class PbLowerer:
-    """Bools, PB rows and a PB objective bound over one builder that offers ``pb_ge(lits, coefs, k)``."""
+    """Bools, PB rows and a PB objective bound over one builder (native ``pb_ge(lits, coefs, k)`` if it has it)."""
 
     def __init__(self, c: Compiled, tb: Any, bits: int | None = None) -> None:
         self.c, self.tb, self.bits = c, tb, bits
         names = [f"{v.name}.{i}" for v in c.variables for i in range(v.size)]
         self.cols = [tb.var(n, "Bool") for n in names]
+        self._neg: dict[int, Any] = {}
         self.is_bool = np.ones(c.n, dtype=bool)
         self.integral = np.ones(c.n, dtype=bool)
         pb = pb_problem(c)
@@ -96,16 +112,24 @@ class PbLowerer:
         self.exact = [g for row in pb.rows for g in ge_rows(row)]
 
     def lit(self, j: int, neg: bool) -> Any:
-        return self.tb.not_(self.cols[j]) if neg else self.cols[j]
+        """Column j's literal (negations built once)."""
+        if not neg:
+            return self.cols[j]
+        t = self._neg.get(j)
+        if t is None:
+            t = self._neg[j] = self.tb.not_(self.cols[j])
+        return t
 
     def term(self, r: GeRow) -> Any:
         """The solver term of one row: a PB constraint when it fits the solver's machine integers, else
         an exact linear integer row over the same Bools (``sum ite(l, a, 0) >= k``)."""
         tb = self.tb
-        if not r.cols:
-            return tb.true_() if r.k <= 0 else tb.not_(tb.true_())
+        if r.k <= 0:
+            return tb.not_(tb.or_([]))  # always true over 0/1 literals
+        if not r.cols or r.k > sum(r.coefs):
+            return tb.or_([])  # never true
         lits = [self.lit(j, n) for j, n in zip(r.cols, r.neg)]
-        if max(max(r.coefs), abs(r.k)) < PB_LIMIT:
+        if hasattr(tb, "pb_ge") and sum(r.coefs) < PB_LIMIT and abs(r.k) < PB_LIMIT:
             return tb.pb_ge(lits, r.coefs, r.k)
         zero = tb.int_(0)
         parts = [tb.ite(lit, tb.int_(a), zero) for lit, a in zip(lits, r.coefs)]
@@ -119,8 +143,9 @@ class PbLowerer:
             elif c.lb[j] > 0:
                 out.append(self.cols[j])
         if self.infeasible:
-            out.append(self.tb.not_(self.tb.true_()))
-        out += [self.term(round_outward(r, self.bits)) for r in self.exact]
+            out.append(self.tb.or_([]))
+        rough = [round_outward(r, self.bits) for r in self.exact]
+        out += [self.term(fit_machine_ints(r) if self.bits is not None else r) for r in rough]
         obj = None if spec is None else (spec.cols.tolist(), [int(a) for a in spec.coefs])
         decision = np.array(
             [

@@ -20,14 +20,13 @@ from typing import Any
 import numpy as np
 
 from smugkit.backends.base import Backend, Capabilities, SolveContext
-from smugkit.backends.results import join_messages
+from smugkit.backends.results import join_messages, keep_incumbent
 from smugkit.backends.search import SearchResult
 from smugkit.dsl.problem import Compiled
 from smugkit.dsl.solution import Solution
 from smugkit.errors import InputError, ProblemError
 
 DEFAULT_MEMBERS = ("exact", "highs", "z3/pb")
-_SLACK = 0.3  # seconds past the deadline before the members still running are killed
 _PROVED = ("optimal", "infeasible")
 
 
@@ -150,12 +149,14 @@ class PortfolioBackend(Backend):
             raise ProblemError(f"{self.name}: no member takes this problem")
         hint = c.split(ctx.incumbent[0]) if ctx.incumbent is not None else None
         seconds = max(0.01, ctx.budget.remaining())
+        # members stop short of the deadline so that their best answers arrive before they would be killed
+        member_seconds = max(0.05, 0.9 * seconds - 0.2)
         jobs = {
             m: (
                 lambda m=m: solve(
                     ctx.problem,
                     m,
-                    timeout=seconds,
+                    timeout=member_seconds,
                     num_solutions=ctx.num_solutions,
                     seed=ctx.seed,
                     incumbent=hint,
@@ -163,7 +164,7 @@ class PortfolioBackend(Backend):
             )
             for m in members
         }
-        winner, answers = _race(jobs, seconds + _SLACK)
+        winner, answers = _race(jobs, seconds)
         ctx.calls = len(members)
         sols = {m: s for m, s in answers.items() if isinstance(s, Solution)}
         if winner is None:  # no proof: the best exactly valid answer, if any
@@ -176,7 +177,8 @@ class PortfolioBackend(Backend):
         )
         ctx.options["winner"] = winner
         if winner is None:
-            return SearchResult("unknown", None, None, None, f"no member answered ({summary})"), []
+            none = SearchResult("unknown", None, None, None, f"no member answered ({summary})")
+            return keep_incumbent(none, ctx.incumbent), []
         best = sols[winner]
         first = self._result(c, ctx, best, join_messages(f"won by {winner}", best.message, summary))
         return first, [self._result(c, ctx, a, a.message) for a in best.alternatives]

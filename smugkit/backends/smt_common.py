@@ -187,13 +187,19 @@ class SmtBackend(Backend):
         """Native optimisation (result, solver calls, build seconds); backends that declare it override this."""
         raise NotImplementedError
 
-    encodings: tuple[str, ...] = ("lia",)  # "pb": Bools and PB rows (backends whose builder has pb_ge)
+    # "pb": Bools and (rounded, refined) pseudo-Boolean rows; "auto": pb for pure 0/1 problems, else lia
+    encodings: tuple[str, ...] = ("lia", "pb", "auto")
     default_encoding = "lia"
     default_pb_bits: int | None = 30  # pb rows rounded outward to this many bits (re-checked exactly)
 
-    def encoding(self, options: dict[str, Any]) -> str:
-        """The encoding of one solve: the ``encoding`` option, else the backend's default."""
-        return options.get("encoding", self.default_encoding)
+    def encoding(self, options: dict[str, Any] | None, c: Compiled) -> str:
+        """The encoding of one solve: the ``encoding`` option, else the backend's default ("auto" resolved)."""
+        enc = (options or {}).get("encoding", self.default_encoding)
+        if enc == "auto":
+            from smugkit.backends.pb_lowering import pb_encoding_unsupported
+
+            enc = "pb" if pb_encoding_unsupported(c) is None else "lia"
+        return enc
 
     def unsupported(self, c: Compiled) -> str | None:
         if self.default_encoding == "pb":
@@ -206,7 +212,7 @@ class SmtBackend(Backend):
         self, c: Compiled, builder: TermBuilder, opts: dict[str, Any], budget: Budget | None = None
     ) -> tuple[Any, type]:
         """The lowering of one solve and its session class (PB rows with refinement, or linear arithmetic)."""
-        if self.encoding(opts) == "pb":
+        if self.encoding(opts, c) == "pb":
             from smugkit.backends.pb_lowering import PbLowerer, PbSession, pb_encoding_unsupported
             from smugkit.errors import ProblemError
 

@@ -84,10 +84,19 @@ class Z3Builder:
         return self.z3.BoolVal(True, self.ctx)
 
     def pb_ge(self, lits: list[Any], coefs: list[int], k: int) -> Any:
-        """``sum coefs*lits >= k`` as a native PB constraint (cardinality when every coefficient is 1)."""
+        """``sum coefs*lits >= k`` as a native PB constraint (cardinality when every coefficient is 1).
+
+        Built through the C API directly: z3's ``PbGe`` wrapper coerces every literal in Python, which
+        took seconds for the 784-literal rows of a dense first layer.
+        """
+        import ctypes
+
+        z3, n = self.z3, len(lits)
+        args = (z3.Ast * n)(*[lit.as_ast() for lit in lits])
         if all(a == 1 for a in coefs):
-            return self.z3.AtLeast(*lits, k)
-        return self.z3.PbGe(list(zip(lits, coefs)), k)
+            return z3.BoolRef(z3.Z3_mk_atleast(self.ctx.ref(), n, args, int(k)), self.ctx)
+        cs = (ctypes.c_int * n)(*coefs)
+        return z3.BoolRef(z3.Z3_mk_pbge(self.ctx.ref(), n, args, cs, int(k)), self.ctx)
 
 
 def _value(z3: Any, v: Any, kind: int) -> int | Fraction | bool:
@@ -181,7 +190,19 @@ class Z3Backend(SmtBackend):
     default_bound_mode = "fresh"
     bound_modes = ("fresh", "assume")  # z3's push() cannot be interrupted: see the module docstring
     engine_options: ClassVar[dict[str, tuple[Any, ...]]] = {"isolate": (True, False)}  # forked checks
-    encodings = ("lia", "pb")
+    default_encoding = "auto"  # pb rows + MaxSAT for 0/1 problems (see benchmarks/exact_solvers.py)
+
+    def pick_strategy(
+        self,
+        spec: ObjectiveSpec | None,
+        strategy: str | None,
+        c: Compiled | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> str:
+        """Over pb rows z3 minimises natively (MaxSAT over soft literals); over linear arithmetic it bisects."""
+        if strategy is None and spec is not None and c is not None and self.encoding(options, c) == "pb":
+            return "native"
+        return super().pick_strategy(spec, strategy, c, options)
 
     def version(self) -> str:
         try:
@@ -203,7 +224,7 @@ class Z3Backend(SmtBackend):
         options: dict[str, Any],
     ) -> tuple[SearchResult, int, float]:
         """``z3.Optimize`` with the minimised objective; interrupted at the deadline."""
-        if self.encoding(options) == "pb":
+        if self.encoding(options, c) == "pb":
             return self._native_pb(c, spec, budget, seed, options)
         z3 = _z3()
         t0 = time.perf_counter()

@@ -143,7 +143,7 @@ def test_solver_crash_becomes_a_status(monkeypatch) -> None:
         raise RuntimeError("segfault-like failure")
 
     monkeypatch.setattr(backend, "make_engine", boom)
-    sol = solve(SMUG.build(), "z3", timeout=5)
+    sol = solve(SMUG.build(), "z3", timeout=5, encoding="lia")  # the search path, which builds an engine
     assert sol.status == "unknown" and "segfault-like" in sol.message
 
 
@@ -151,7 +151,7 @@ def test_solver_exception_inside_check_is_unknown(monkeypatch) -> None:
     from smugkit.backends import z3_backend
 
     monkeypatch.setattr(z3_backend.Z3Engine, "check", lambda self, a, s: "unknown")
-    sol = solve(SMUG.build(), "z3", timeout=5)
+    sol = solve(SMUG.build(), "z3", timeout=5, encoding="lia")
     assert sol.status == "feasible" and "greedy" in sol.message  # only the starting mask, unproven
     p = Problem()
     r = p.real("r", 2)
