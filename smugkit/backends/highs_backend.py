@@ -205,6 +205,18 @@ class _Model:
         return ("feasible" if has_x else "unknown"), x, bound
 
 
+def _report_progress(h: Any, ctx: SolveContext, spec: ObjectiveSpec | None) -> None:
+    """Keep ``ctx.live`` at HiGHS's incumbent and dual bound (objective units) for a live progress line."""
+    scale = spec.scale if spec is not None and spec.integral else 1.0
+
+    def report(e: Any) -> None:
+        ctx.live["incumbent"] = e.data_out.mip_primal_bound * scale
+        ctx.live["bound"] = e.data_out.mip_dual_bound * scale
+
+    h.cbMipImprovingSolution.subscribe(report)
+    h.cbMipInterrupt.subscribe(report)
+
+
 class HighsBackend(Backend):
     """HiGHS MILP (highspy)."""
 
@@ -245,6 +257,7 @@ class HighsBackend(Backend):
         problem, c, spec, budget, opts = ctx.problem, ctx.compiled, ctx.spec, ctx.budget, ctx.options
         inc = ctx.incumbent
         model = _Model(hs, c, spec, ctx.seed, float(opts.get("strict_margin", 1e-6)))
+        _report_progress(model.h, ctx, spec)
         if inc is not None:
             sol = hs.HighsSolution()
             sol.col_value = list(inc[0]) + [0.0] * (model.n_total - c.n)
