@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -79,6 +80,7 @@ class PoolExecutor:
         pool of one, which clears the innocent and convicts the job that kills its worker (a failed row).
         """
         pending = {job.id: job for job in jobs}
+        _check_picklable(call, jobs[:1])
         suspects: list[str] = []
         blind = 0  # deaths before any job had started (a worker that cannot start at all)
         while pending:
@@ -129,6 +131,17 @@ class PoolExecutor:
                 started.add(q.get())
             q.close()
         return broken
+
+
+def _check_picklable(call: Callable[[Job], dict], jobs: Sequence[Job]) -> None:
+    """A job function or payload that cannot be sent to a worker is a clear error, not a broken pool."""
+    try:
+        pickle.dumps((call, list(jobs)))
+    except (pickle.PicklingError, TypeError, AttributeError) as e:
+        raise InputError(
+            f"local executor: the job cannot be sent to a worker process ({e}); define the job function at "
+            "module level, or use the serial executor"
+        ) from e
 
 
 def _shutdown(pool: ProcessPoolExecutor) -> None:

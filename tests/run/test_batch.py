@@ -11,6 +11,7 @@ import pytest
 
 from smugkit.attribution.smug import Explanation, explain
 from smugkit.cli import main
+from smugkit.errors import InputError
 from smugkit.run import Job, JobStore, run_jobs
 from smugkit.run.batch import attribute_many, explain_many, read_results
 from smugkit.run.pool import PoolExecutor
@@ -83,6 +84,8 @@ def test_pool_runs_jobs_in_workers_and_contains_failures(tmp_path):
     assert "twice" in by["3"]["error"]  # retried once, alone in a fresh pool
     again = list(PoolExecutor(workers=2).map(double, [Job("a", 5)]))
     assert again[0][1]["value"] == 10
+    with pytest.raises(InputError, match="cannot be sent to a worker process"):
+        list(PoolExecutor(workers=2).map(lambda job: {}, [Job("a", 5)]))
 
 
 def test_explain_many_on_a_local_pool_equals_serial(tmp_path):
