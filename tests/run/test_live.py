@@ -28,5 +28,5 @@ def test_watcher_sees_each_solve_and_the_line_reads_it(tmp_path, monkeypatch):
     with LiveLine(stream=out) as live:
         assert base.watcher == live._watch
         live.draw(ctx)
-    assert base.watcher is seen.append  # restored
+    assert base.watcher == seen.append  # restored
     assert out.getvalue().startswith("\r\x1b[2Ksolving") and out.getvalue().endswith("\r\x1b[2K")
