@@ -125,3 +125,16 @@ def test_cli_batch_exit_codes(tmp_path, capsys):
     assert "matches no files" in capsys.readouterr().err
     assert main(["attribute", model, str(tmp_path / "good.npz"), "--executor", "nope"]) == 2
     assert "unknown executor" in capsys.readouterr().err
+
+
+def test_evaluate_runs_on_the_local_pool(tmp_path):
+    from smugkit import zoo
+    from smugkit.evaluation import evaluate_methods, load_data
+    from smugkit.model import Model
+
+    model = Model(zoo.model_path("digits_cnn8"))
+    data = load_data(None, model.network, model_name="digits_cnn8", n=3)
+    run = {"pictures": False, "methods": ["gradient"], "metrics": ["sparseness"]}
+    pool = evaluate_methods(model, data, out=tmp_path / "p", executor=PoolExecutor(workers=2), **run)
+    serial = evaluate_methods(model, data, out=tmp_path / "s", **run)
+    assert [r["metrics"] for r in pool["rows"]] == [r["metrics"] for r in serial["rows"]]
