@@ -53,6 +53,12 @@ def _context():
     return mp.get_context("spawn")
 
 
+_NO_START = (
+    "the worker processes died before starting (a script that runs the local pool needs the "
+    "`if __name__ == '__main__':` guard, since workers import the main module)"
+)
+
+
 def default_workers() -> int:
     """One worker per core this process may use."""
     try:
@@ -101,7 +107,7 @@ class PoolExecutor:
                 if blind > 1:
                     for job in list(pending.values()):
                         del pending[job.id]
-                        yield job, {"status": "error", "error": "the worker processes died before starting"}
+                        yield job, {"status": "error", "error": _NO_START}
 
     def _round(self, call, batch: list[Job], workers: int, pending: dict[str, Job], started: set[str]):
         """One pool over ``batch``: yields finished jobs (removing them from ``pending``); returns whether a
