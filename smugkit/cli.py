@@ -319,6 +319,7 @@ def cmd_evaluate(args) -> int:
     from smugkit.evaluation.runner import format_table
     from smugkit.frontends import load_model
     from smugkit.model import Model
+    from smugkit.run.executors import parse_executor
 
     bundled = args.model in zoo.list_models()
     net = load_model(zoo.model_path(args.model) if bundled else args.model, **_model_kwargs(args))
@@ -334,6 +335,7 @@ def cmd_evaluate(args) -> int:
         n_examples=args.examples,
         pictures=not args.no_pictures,
         progress=not args.quiet,
+        executor=parse_executor(args.executor, args.workers),
     )
     failed = sum(1 for r in result["rows"] if r and r.get("status") == "error")
     print(
@@ -438,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--examples", type=int, default=4, help="items shown in examples.png (default 4)")
     p.add_argument("--out", help="output folder; rerun with the same folder to resume")
     p.add_argument("--no-pictures", action="store_true", help="table only, no PNG files")
+    add_batch_options(p, default="serial")
     _add_model_options(p)
     p.set_defaults(func=cmd_evaluate)
 

@@ -246,6 +246,18 @@ def _reserve(c: Compiled, budget: Budget) -> float:
     return min(0.5 * budget.remaining(), 0.1 + 0.02 * budget.seconds + work)
 
 
+def _report_progress(h: Any, ctx: SolveContext, spec: ObjectiveSpec | None) -> None:
+    """Keep ``ctx.live`` at HiGHS's incumbent and dual bound (objective units) for a live progress line."""
+    scale = spec.scale if spec is not None and spec.integral else 1.0
+
+    def report(e: Any) -> None:
+        ctx.live["incumbent"] = e.data_out.mip_primal_bound * scale
+        ctx.live["bound"] = e.data_out.mip_dual_bound * scale
+
+    h.cbMipImprovingSolution.subscribe(report)
+    h.cbMipInterrupt.subscribe(report)
+
+
 class HighsBackend(Backend):
     """HiGHS MILP (highspy)."""
 
@@ -285,6 +297,8 @@ class HighsBackend(Backend):
         problem, c, spec, budget, opts = ctx.problem, ctx.compiled, ctx.spec, ctx.budget, ctx.options
         inc = ctx.incumbent
         model = self.make_model(c, spec, ctx.seed, float(opts.get("strict_margin", 1e-6)))
+        if hasattr(model, "h"):  # a HiGHS model (subclasses may build another solver's)
+            _report_progress(model.h, ctx, spec)
         if inc is not None:
             model.set_start(inc[0])
         ctx.build_seconds = time.perf_counter() - t0

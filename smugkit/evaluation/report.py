@@ -23,6 +23,7 @@ def evaluate_methods(
     n_examples: int = 4,
     pictures: bool = True,
     progress: bool = False,
+    executor="serial",
 ) -> dict:
     """Every method x metric on ``data``; returns the rows, the table and the files written in ``out``."""
     specs = method_specs(methods, method_options)
@@ -35,6 +36,7 @@ def evaluate_methods(
         metric_options=metric_options,
         n_examples=n_examples,
         progress=progress,
+        executor=executor,
     )
     table = summarise(rows, metrics)
     out = Path(out)

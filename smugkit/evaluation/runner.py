@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -79,59 +80,86 @@ def run_evaluation(
     *,
     metric_options: dict[str, dict] | None = None,
     n_examples: int = 4,
-    executor: str = "serial",
+    executor="serial",
     progress: bool = False,
 ) -> list[dict]:
     """Run and store every (item, method) row in ``out/results.jsonl``; finished rows are not run again.
 
     The maps of the first ``n_examples`` items are kept in ``out/maps/<method>/<item>.npy`` for the figure.
     """
-    from smugkit.metrics import METRICS
 
     check_metrics(metrics, metric_options)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     store = JobStore(out / "results.jsonl")
-    jobs = [Job(job_id(i, m.label), (i, m)) for i in range(len(data)) for m in methods]
+    # each job carries its own input, so a job sent to a worker process ships one item, not the data set
+    jobs = [
+        Job(
+            job_id(i, m.label),
+            (i, m, data.x[i], None if data.labels is None else int(data.labels[i]), data.truth(i)),
+        )
+        for i in range(len(data))
+        for m in methods
+    ]
+    task = _EvalTask(model, tuple(metrics), metric_options or {}, str(out), n_examples)
+    return run_jobs(
+        jobs,
+        partial(_evaluate_one, task),
+        store,
+        executor=executor,
+        progress=progress,
+        desc="evaluate",
+        unit="map",
+    )
 
-    def run_one(job: Job) -> dict:
-        i, spec = job.payload
-        x = data.x[i]
-        t0 = time.perf_counter()
-        a = _attribute(model, x, spec)
-        row = {
-            "item": i,
-            "method": spec.label,
-            "target": a.target,
-            "label": None if data.labels is None else int(data.labels[i]),
-            "method_s": time.perf_counter() - t0,
-            "metrics": {},
-            "details": {},
-            "errors": {},
-        }
-        truth = data.truth(i)
-        for name in metrics:
-            if METRICS[name].needs_truth and truth is None:
-                row["errors"][name] = "the data has no ground-truth regions"
-                continue
-            try:
-                from smugkit.metrics import evaluate
 
-                s = evaluate(
-                    a, metric=name, model=model, x=x, truth=truth, **(metric_options or {}).get(name, {})
-                )
-            except Exception as e:  # noqa: BLE001 -- one metric failing on one map is a result; the others go on
-                row["errors"][name] = f"{type(e).__name__}: {e}"
-                continue
-            row["metrics"][name] = s.value
-            row["details"][name] = {k: v for k, v in s.details.items() if k in DETAIL_KEYS}
-        if i < n_examples:
-            folder = out / "maps" / spec.label
-            folder.mkdir(parents=True, exist_ok=True)
-            np.save(folder / f"{i}.npy", np.asarray(a.values, dtype=np.float32))
-        return plain(row)
+@dataclass(frozen=True)
+class _EvalTask:
+    """What every (item, method) job shares: a module-level value, so jobs can run in worker processes."""
 
-    return run_jobs(jobs, run_one, store, executor=executor, progress=progress, desc="evaluate", unit="map")
+    model: Model
+    metrics: tuple[str, ...]
+    metric_options: dict
+    out: str
+    n_examples: int
+
+
+def _evaluate_one(task: _EvalTask, job: Job) -> dict:
+    """One (item, method) row: the attribution, its time, and every metric's value or error."""
+    from smugkit.metrics import METRICS
+
+    i, spec, x, label, truth = job.payload
+    model, out = task.model, Path(task.out)
+    t0 = time.perf_counter()
+    a = _attribute(model, x, spec)
+    row = {
+        "item": i,
+        "method": spec.label,
+        "target": a.target,
+        "label": label,
+        "method_s": time.perf_counter() - t0,
+        "metrics": {},
+        "details": {},
+        "errors": {},
+    }
+    for name in task.metrics:
+        if METRICS[name].needs_truth and truth is None:
+            row["errors"][name] = "the data has no ground-truth regions"
+            continue
+        try:
+            from smugkit.metrics import evaluate
+
+            s = evaluate(a, metric=name, model=model, x=x, truth=truth, **task.metric_options.get(name, {}))
+        except Exception as e:  # noqa: BLE001 -- one metric failing on one map is a result; the others go on
+            row["errors"][name] = f"{type(e).__name__}: {e}"
+            continue
+        row["metrics"][name] = s.value
+        row["details"][name] = {k: v for k, v in s.details.items() if k in DETAIL_KEYS}
+    if i < task.n_examples:
+        folder = out / "maps" / spec.label
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / f"{i}.npy", np.asarray(a.values, dtype=np.float32))
+    return plain(row)
 
 
 def _attribute(model: Model, x: np.ndarray, spec: MethodSpec):

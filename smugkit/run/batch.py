@@ -6,7 +6,8 @@ finished item and a rerun skips them; ``out/summary.csv`` is rewritten at the en
 interrupted one). The log's first row of every run holds the schema version and the host's facts.
 
 Work is shipped as jobs of (model, item): the model travels as its file path (local executors) or its bytes
-(Dask/Ray, whose workers may be on other machines); each worker loads a model once and reuses it. An item
+(Dask/Ray, whose workers may be on other machines; their results come back and are written here); each worker
+loads a model once and reuses it. An item
 that raises is a failed row with its error and is retried once (a rerun retries failed items again); an
 item that could not be read is a failed row at once.
 """
@@ -82,6 +83,7 @@ class Task:
     options: dict = field(default_factory=dict)
     pictures: bool = True
     target: int | None = None  # the class to explain for every item (default: each item's prediction)
+    ship_results: bool = False  # workers send the result back and this process writes it (no shared disk)
 
 
 def _item_payload(item: Item) -> dict:
@@ -95,35 +97,62 @@ def run_item(task: Task, job: Job) -> dict:
     base = {"item": job.id, "source": p["source"], "true_label": p["label"], "worker": worker_tag()}
     if p["error"] is not None:
         return {**base, "status": "error", "error": p["error"], "input_error": True}
-    folder = Path(task.out) / job.id
-    if task.kind == "explain":
-        row = _explain(task, p["x"], folder)
+    row, result, image = (_explain if task.kind == "explain" else _attribute)(task, p["x"])
+    if task.ship_results:
+        row = {**row, "_result": result.to_dict(), "_image": image}
     else:
-        row = _attribute(task, p["x"], folder)
+        save_result(result, Path(task.out) / job.id, task.pictures, image)
     return {**base, "status": "ok", **row, "seconds": time.perf_counter() - t0}
 
 
-def _explain(task: Task, x: np.ndarray, folder: Path) -> dict:
+def save_result(result, folder: Path, pictures: bool, image: np.ndarray | None = None) -> None:
+    """Write an item's `Explanation` or `Attribution` (with its pictures) to its folder."""
+    from smugkit.attribution.smug import Explanation
+
+    if isinstance(result, Explanation):
+        result.save(folder, pictures=pictures)
+    else:
+        result.save(folder, image=image, pictures=pictures)
+
+
+def _save_shipped(task: Task, row: dict) -> dict:
+    """A row whose result came back from a remote worker: write the result here, keep the row small."""
+    if "_result" not in row:
+        return row
+    from smugkit.attribution.base import Attribution
+    from smugkit.attribution.smug import Explanation
+
+    row = dict(row)
+    record, image = row.pop("_result"), row.pop("_image", None)
+    result = (Explanation if task.kind == "explain" else Attribution).from_dict(record)
+    save_result(result, Path(task.out) / row["item"], task.pictures, image)
+    return row
+
+
+def _explain(task: Task, x: np.ndarray):
     from smugkit.attribution.smug import SmugConfig, explain
 
     cfg = SmugConfig.make(None, **task.options)
     e = explain(task.model.load(cfg.gradients), x, cfg, label=task.target)
-    e.save(folder, pictures=task.pictures)
-    return {
-        "label": e.label,
-        "probability": e.probability,
-        "mask_size": e.mask_size,
-        "windows": int(e.mask_bits.size),
-        "solve_status": e.status,
-        "lower_bound": e.lower_bound,
-        "certified": e.certified,
-        "backend": e.solution.get("backend"),
-        "solve_s": e.timings.get("solve"),
-        "total_s": e.timings.get("total"),
-    }
+    return (
+        {
+            "label": e.label,
+            "probability": e.probability,
+            "mask_size": e.mask_size,
+            "windows": int(e.mask_bits.size),
+            "solve_status": e.status,
+            "lower_bound": e.lower_bound,
+            "certified": e.certified,
+            "backend": e.solution.get("backend"),
+            "solve_s": e.timings.get("solve"),
+            "total_s": e.timings.get("total"),
+        },
+        e,
+        None,
+    )
 
 
-def _attribute(task: Task, x: np.ndarray, folder: Path) -> dict:
+def _attribute(task: Task, x: np.ndarray):
     from smugkit.attribution import get_method
 
     opts = dict(task.options)
@@ -139,15 +168,18 @@ def _attribute(task: Task, x: np.ndarray, folder: Path) -> dict:
             image = detect_layout(model.network).to_hwc(np.asarray(x).reshape(model.input.shape))
         except InputError:  # not an image: the record and the values only
             image = None
-    a.save(folder, image=image, pictures=task.pictures)
     v = np.asarray(a.values, dtype=np.float64).reshape(-1)
-    return {
-        "label": a.target,
-        "method": a.method,
-        "sum": float(v.sum()),
-        "max_abs": float(np.abs(v).max()) if v.size else 0.0,
-        "total_s": a.timings.get("total"),
-    }
+    return (
+        {
+            "label": a.target,
+            "method": a.method,
+            "sum": float(v.sum()),
+            "max_abs": float(np.abs(v).max()) if v.size else 0.0,
+            "total_s": a.timings.get("total"),
+        },
+        a,
+        image,
+    )
 
 
 @dataclass
@@ -210,8 +242,9 @@ def run_batch(
     net = load_model(model, **mo) if isinstance(model, str | Path | bytes) else _network(model)
     items = as_items(inputs, net, **(read or {}))
     ex = parse_executor(executor, workers) if isinstance(executor, str) else executor
-    ref = ModelRef.of(model, ship_bytes=ex.name in ("dask", "ray"), **mo)
-    task = Task(task_kind, ref, str(out.resolve()), dict(options), pictures, target)
+    remote = ex.name in ("dask", "ray")  # workers that may be on other machines, with no shared disk
+    ref = ModelRef.of(model, ship_bytes=remote, **mo)
+    task = Task(task_kind, ref, str(out.resolve()), dict(options), pictures, target, ship_results=remote)
     store = JobStore(out / RESULTS)
     store.append(*_split(run_header(kind=task_kind, executor=ex.name, items=len(items))))
     jobs = [Job(it.id, _item_payload(it)) for it in items]
@@ -227,7 +260,9 @@ def run_batch(
         todo = [j for j in todo if j.payload["error"] is None]
         for attempt in (1, 2):
             for job, row in ex.map(call, todo):
-                row = {"item": job.id, **row, "attempt": attempt, "schema": SCHEMA_VERSION}
+                row = _save_shipped(
+                    task, {"item": job.id, **row, "attempt": attempt, "schema": SCHEMA_VERSION}
+                )
                 store.append(job.id, row)
                 if on_row is not None:
                     on_row(row)

@@ -18,13 +18,13 @@ INPUTS_HELP = (
 )
 
 
-def add_batch_options(p: argparse.ArgumentParser) -> None:
-    """``--executor`` and ``--workers`` (they apply when INPUTS hold many inputs)."""
+def add_batch_options(p: argparse.ArgumentParser, default: str = "local") -> None:
+    """``--executor`` and ``--workers`` (for explain/attribute they apply when INPUTS hold many inputs)."""
     p.add_argument(
         "--executor",
-        default="local",
+        default=default,
         metavar="SPEC",
-        help="with many inputs: local[:N] (a process pool, default), dask[=ADDRESS], ray[=ADDRESS] or serial",
+        help=f"local[:N] (a process pool), dask[=ADDRESS], ray[=ADDRESS] or serial (default {default})",
     )
     p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -52,6 +53,12 @@ def _context():
     return mp.get_context("spawn")
 
 
+_NO_START = (
+    "the worker processes died before starting (a script that runs the local pool needs the "
+    "`if __name__ == '__main__':` guard, since workers import the main module)"
+)
+
+
 def default_workers() -> int:
     """One worker per core this process may use."""
     try:
@@ -79,6 +86,7 @@ class PoolExecutor:
         pool of one, which clears the innocent and convicts the job that kills its worker (a failed row).
         """
         pending = {job.id: job for job in jobs}
+        _check_picklable(call, jobs[:1])
         suspects: list[str] = []
         blind = 0  # deaths before any job had started (a worker that cannot start at all)
         while pending:
@@ -99,7 +107,7 @@ class PoolExecutor:
                 if blind > 1:
                     for job in list(pending.values()):
                         del pending[job.id]
-                        yield job, {"status": "error", "error": "the worker processes died before starting"}
+                        yield job, {"status": "error", "error": _NO_START}
 
     def _round(self, call, batch: list[Job], workers: int, pending: dict[str, Job], started: set[str]):
         """One pool over ``batch``: yields finished jobs (removing them from ``pending``); returns whether a
@@ -129,6 +137,17 @@ class PoolExecutor:
                 started.add(q.get())
             q.close()
         return broken
+
+
+def _check_picklable(call: Callable[[Job], dict], jobs: Sequence[Job]) -> None:
+    """A job function or payload that cannot be sent to a worker is a clear error, not a broken pool."""
+    try:
+        pickle.dumps((call, list(jobs)))
+    except (pickle.PicklingError, TypeError, AttributeError) as e:
+        raise InputError(
+            f"local executor: the job cannot be sent to a worker process ({e}); define the job function at "
+            "module level, or use the serial executor"
+        ) from e
 
 
 def _shutdown(pool: ProcessPoolExecutor) -> None:

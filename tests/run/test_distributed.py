@@ -16,6 +16,8 @@ def _same_as_serial(tmp_path, executor, processes: bool = True) -> None:
     dist = explain_many(model, x, tmp_path / "dist", executor=executor, pictures=False, **FAST)
     serial = explain_many(model, x, tmp_path / "serial", executor="serial", pictures=False, **FAST)
     assert dist.failed == 0
+    # the results came back from the workers and were written here
+    assert [e.mask_size for e in dist.results()] == [r["mask_size"] for r in serial.rows]
     assert [r["mask_size"] for r in dist.rows] == [r["mask_size"] for r in serial.rows]
     if processes:  # the work ran in the cluster's worker processes
         assert {r["worker"] for r in dist.rows}.isdisjoint({r["worker"] for r in serial.rows})
