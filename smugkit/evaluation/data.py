@@ -1,7 +1,7 @@
 """Evaluation data: the inputs, their labels and (when known) their ground-truth regions.
 
 Sources: a bundled zoo model's own test set (its default data), a ``.npz`` with ``x`` (N, ...) and optional
-``y`` (N,) and ``boxes`` (N, 4: top, left, bottom, right) arrays, a ``.npy`` of inputs (N, ...), or a folder
+``y`` (N,), ``boxes`` (N, 4: top, left, bottom, right) and ``masks`` (N, H, W: bool) arrays, a ``.npy`` of inputs (N, ...), or a folder
 of images. Items are numbered in file order; ``n`` keeps the first ``n``.
 """
 
@@ -24,12 +24,15 @@ class Dataset:
     labels: np.ndarray | None = None  # (N,) true classes
     boxes: np.ndarray | None = None  # (N, 4) top, left, bottom (exclusive), right (exclusive), in pixels
     source: str = ""
+    masks: np.ndarray | None = None  # (N, H, W) bool: the ground-truth pixels, on the input's spatial grid
 
     def __len__(self) -> int:
         return len(self.x)
 
     def truth(self, i: int):
-        """The ground truth of item ``i`` for localisation metrics (its box), or None."""
+        """The ground truth of item ``i`` for localisation metrics: its pixel mask when known, else its box."""
+        if self.masks is not None:
+            return np.asarray(self.masks[i], dtype=bool)
         return None if self.boxes is None else tuple(int(v) for v in self.boxes[i])
 
 
@@ -41,9 +44,10 @@ def zoo_data(name: str) -> Dataset | None:
         return None
     entry = zoo.manifest()["models"][name]
     loader = entry.get("test_set_loader")
-    if loader:  # a model bundled with its own data (e.g. boxes for localisation)
+    if loader:  # a model bundled with its own data (e.g. boxes and masks for localisation)
         x, y, *rest = getattr(zoo, loader)()
-        return Dataset(np.asarray(x), np.asarray(y), np.asarray(rest[0]) if rest else None, f"zoo:{name}")
+        boxes, masks = (*(np.asarray(a) for a in rest), None, None)[:2]
+        return Dataset(np.asarray(x), np.asarray(y), boxes, f"zoo:{name} test set", masks)
     x, y = zoo.test_set(int(entry["input_shape"][-1]))
     return Dataset(x, y, None, f"zoo:{name} test split")
 
@@ -73,10 +77,19 @@ def load_data(source: str | Path | None, net: Network, model_name: str | None = 
         raise InputError(
             f"{data.source}: boxes must have shape [{len(x)}, 4], got {list(np.shape(data.boxes))}"
         )
+    if data.masks is not None:
+        from smugkit.units.layout import spatial_axes
+
+        grid = [len(x), *(shape[a] for a in spatial_axes(shape))]
+        if list(np.shape(data.masks)) != grid:
+            raise InputError(
+                f"{data.source}: masks must have shape {grid} (the input's spatial grid), "
+                f"got {list(np.shape(data.masks))}"
+            )
+        data.masks = np.asarray(data.masks, dtype=bool)
     if n is not None:
-        data = Dataset(
-            data.x[:n], *(None if a is None else a[:n] for a in (data.labels, data.boxes)), data.source
-        )
+        labels, boxes, masks = (None if a is None else a[:n] for a in (data.labels, data.boxes, data.masks))
+        data = Dataset(data.x[:n], labels, boxes, data.source, masks)
     return data
 
 
@@ -96,7 +109,7 @@ def _read(path: Path, net: Network) -> Dataset:
                 if "x" not in f:
                     raise InputError(f"{path}: a .npz of evaluation data needs an 'x' array; has {sorted(f)}")
                 get = {k: f[k] for k in f}
-            return Dataset(get["x"], get.get("y"), get.get("boxes"), str(path))
+            return Dataset(get["x"], get.get("y"), get.get("boxes"), str(path), get.get("masks"))
         if path.suffix == ".npy":
             return Dataset(np.load(path, allow_pickle=False), source=str(path))
     except (OSError, ValueError) as e:
