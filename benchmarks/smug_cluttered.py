@@ -6,8 +6,9 @@ Run: python benchmarks/smug_cluttered.py [--samples 20] [--window 2] [--top-k 10
 For the first ``--samples`` items of the bundled cluttered test set (`smugkit.zoo.cluttered_test_set`) it
 explains the model's prediction with SMUG and prints, per item and as medians: the mask size (windows and
 pixels), the wall time, the share of the mask's pixels inside the digit's true box and on the digit's own
-pixels, the same shares for the lit pixels of the whole image (what a mask that ignored the digit would
-score), and whether the masked input keeps the label on the real model (onnxruntime).
+pixels, two references for the box share (the box's share of the image, what a uniformly random mask
+scores; the box's share of the lit pixels, what a mask of random lit pixels scores: a minimal mask never
+keeps a black window, masking it changes nothing), and whether the masked input keeps the label on the real model (onnxruntime).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def main() -> None:
     )
     head = (
         f"{'item':>4} {'label':>5} {'pred':>4} {'status':>8} {'windows':>7} {'pixels':>6} {'s':>6} "
-        f"{'in box':>6} {'on digit':>8} {'lit in box':>10} {'kept':>5}"
+        f"{'in box':>6} {'on digit':>8} {'box area':>8} {'lit in box':>10} {'kept':>5}"
     )
     print(head)
     rows = []
@@ -78,13 +79,14 @@ def main() -> None:
             "seconds": seconds,
             "in_box": float((kept & box).sum() / n_px) if n_px else float("nan"),
             "on_digit": float((kept & masks[i]).sum() / n_px) if n_px else float("nan"),
+            "box_area": float(box.mean()),
             "lit_in_box": float((lit & box).sum() / lit.sum()),
             "keeps_label": bool(e.certificate and e.certificate["keeps_label"]),
         }
         rows.append(row)
         print(
             f"{i:>4} {row['label']:>5} {row['pred']:>4} {row['status']:>8} {row['windows']:>7} {n_px:>6} "
-            f"{seconds:>6.2f} {row['in_box']:>6.2f} {row['on_digit']:>8.2f} {row['lit_in_box']:>10.2f} "
+            f"{seconds:>6.2f} {row['in_box']:>6.2f} {row['on_digit']:>8.2f} {row['box_area']:>8.2f} {row['lit_in_box']:>10.2f} "
             f"{'yes' if row['keeps_label'] else 'NO':>5}",
             flush=True,
         )
@@ -97,7 +99,8 @@ def main() -> None:
         f"\nmedian over {n}: mask {med('windows'):.0f} windows = {med('pixels'):.0f} pixels "
         f"({med('pixels') / x[0, 0].size:.1%} of the image), {med('seconds'):.2f} s per explanation; "
         f"mask pixels inside the true box {med('in_box'):.0%} (mean {np.nanmean([r['in_box'] for r in rows]):.0%}), "
-        f"on the digit's own pixels {med('on_digit'):.0%}; lit pixels inside the box {med('lit_in_box'):.0%}; "
+        f"on the digit's own pixels {med('on_digit'):.0%}; references: box area {med('box_area'):.0%} of the "
+        f"image, lit pixels inside the box {med('lit_in_box'):.0%}; "
         f"label kept {sum(r['keeps_label'] for r in rows)}/{n}; optimal {sum(r['status'] == 'optimal' for r in rows)}/{n}; "
         f"correctly classified {sum(r['label'] == r['pred'] for r in rows)}/{n}"
     )
