@@ -1,8 +1,8 @@
 """Evaluation data: the inputs, their labels and (when known) their ground-truth regions.
 
 Sources: a bundled zoo model's own test set (its default data), a ``.npz`` with ``x`` (N, ...) and optional
-``y`` (N,), ``boxes`` (N, 4: top, left, bottom, right) and ``masks`` (N, H, W: bool) arrays, a ``.npy`` of inputs (N, ...), or a folder
-of images. Items are numbered in file order; ``n`` keeps the first ``n``.
+``y`` (N,), ``boxes`` (N, 4: top, left, bottom, right) and ``masks`` (N, H, W: bool) arrays, a ``.npy`` of
+inputs (N, ...), or a folder of images. Items are numbered in file order; ``n`` keeps the first ``n``.
 """
 
 from __future__ import annotations

@@ -96,7 +96,8 @@ def upsample_bilinear(images: np.ndarray, size: int) -> np.ndarray:
 def test_set(resolution: int = 28) -> tuple[np.ndarray, np.ndarray]:
     """The whole test split (450 digits) as float32 ``(450, 1, R, R)`` images in [0, 1] and int64 labels.
 
-    Its first twenty images are `sample_inputs`; the models never saw any of them in training.
+    Its first twenty images are `sample_inputs`; the models never saw any of them in training. R = 40 gives
+    the cluttered digits' images and labels (`cluttered_test_set` has their boxes and masks too).
     """
     if resolution not in _RESOLUTIONS:
         raise InputError(f"test_set: resolution must be one of {_RESOLUTIONS}, got {resolution!r}")
