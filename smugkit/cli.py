@@ -248,7 +248,7 @@ def cmd_demo(args) -> int:
             )
 
     net = load_model(zoo.model_path(args.model))
-    images, labels = zoo.sample_inputs(28 if "28" in args.model else 8)
+    images, labels = zoo.model_samples(args.model)
     if not 0 <= args.sample < len(images):
         raise InputError(f"--sample must be in 0..{len(images) - 1}")
     print(

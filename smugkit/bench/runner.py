@@ -53,7 +53,7 @@ def _model_and_input(spec: InstanceSpec, cache: Path):
         return text_instance(spec.model, spec.sample)
     if spec.model in zoo.list_models():
         net = load_model(zoo.model_path(spec.model))
-        images, _ = zoo.sample_inputs(28 if "28" in spec.model else 8)
+        images, _ = zoo.model_samples(spec.model)
         return net, images[spec.sample].reshape(net.input.shape)
     path = Path(spec.model)
     if not path.is_file():

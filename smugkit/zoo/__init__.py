@@ -15,10 +15,20 @@ import numpy as np
 
 from smugkit.errors import InputError
 
-__all__ = ["ZOO_DIR", "list_models", "manifest", "model_path", "sample_inputs", "test_set"]
+__all__ = [
+    "ZOO_DIR",
+    "cluttered_test_set",
+    "list_models",
+    "manifest",
+    "model_path",
+    "model_samples",
+    "sample_inputs",
+    "test_set",
+]
 
 ZOO_DIR = Path(__file__).resolve().parent
-_RESOLUTIONS = (8, 28)
+_RESOLUTIONS = (8, 28, 40)  # 40: the cluttered digits
+CLUTTERED_TEST = "cluttered_test.npz"
 
 
 @lru_cache(maxsize=1)
@@ -52,9 +62,15 @@ def model_path(name: str) -> Path:
 
 
 def sample_inputs(resolution: int = 28) -> tuple[np.ndarray, np.ndarray]:
-    """Twenty test-split digits as float32 (20,1,R,R) images in [0, 1] with their int64 labels; R is 8 or 28."""
+    """Twenty test-split digits as float32 (20,1,R,R) images in [0, 1] with their int64 labels; R is 8 or 28.
+
+    R = 40 gives the first twenty cluttered digits of `cluttered_test_set`.
+    """
     if resolution not in _RESOLUTIONS:
         raise InputError(f"sample_inputs: resolution must be one of {_RESOLUTIONS}, got {resolution!r}")
+    if resolution == 40:
+        x, y, _, _ = cluttered_test_set()
+        return x[:20], y[:20]
     images = np.load(ZOO_DIR / f"digits{resolution}_samples.npy")
     labels = np.load(ZOO_DIR / "digits_samples_labels.npy")
     return images, labels
@@ -80,12 +96,35 @@ def upsample_bilinear(images: np.ndarray, size: int) -> np.ndarray:
 def test_set(resolution: int = 28) -> tuple[np.ndarray, np.ndarray]:
     """The whole test split (450 digits) as float32 ``(450, 1, R, R)`` images in [0, 1] and int64 labels.
 
-    Its first twenty images are `sample_inputs`; the models never saw any of them in training.
+    Its first twenty images are `sample_inputs`; the models never saw any of them in training. R = 40 gives
+    the cluttered digits' images and labels (`cluttered_test_set` has their boxes and masks too).
     """
     if resolution not in _RESOLUTIONS:
         raise InputError(f"test_set: resolution must be one of {_RESOLUTIONS}, got {resolution!r}")
+    if resolution == 40:
+        return cluttered_test_set()[:2]
     with np.load(ZOO_DIR / "digits_test.npz") as f:
         images, labels = f["pixels"].astype(np.float64) / 16.0, f["labels"]
     if resolution != 8:
         images = upsample_bilinear(images, resolution)
     return images.astype(np.float32), labels
+
+
+def cluttered_test_set() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The bundled cluttered-digits test set (one item per test digit, see `smugkit.zoo.cluttered`).
+
+    Returns float32 ``(N, 1, 40, 40)`` images in [0, 1], int64 labels ``(N,)``, the digits' boxes ``(N, 4)``
+    (top, left, bottom, right; bottom and right exclusive) and their pixel masks, bool ``(N, 40, 40)``.
+    """
+    path = ZOO_DIR / CLUTTERED_TEST
+    if not path.is_file():
+        raise InputError(f"cluttered test set not found at {path}; run python -m smugkit.zoo.train_cluttered")
+    with np.load(path) as f:
+        x = f["x"].astype(np.float32) / np.float32(255.0)
+        return x, f["labels"], f["boxes"], f["masks"]
+
+
+def model_samples(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The bundled samples (images, labels) that fit the zoo model ``name``'s input."""
+    model_path(name)  # a typed error for an unknown name
+    return sample_inputs(int(_manifest()["models"][name]["input_shape"][-1]))

@@ -248,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
         },
         "models": entries,
     }
+    if (out / "manifest.json").is_file():  # keep the models other scripts added (train_cluttered)
+        old = json.loads((out / "manifest.json").read_text()).get("models", {})
+        entries.update({k: v for k, v in old.items() if k not in MODELS})
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return 0
 
