@@ -1,13 +1,8 @@
 """Evaluation data: the inputs, their labels and (when known) their ground-truth regions.
 
 Sources: a bundled zoo model's own test set (its default data), a ``.npz`` with ``x`` (N, ...) and optional
-<<<<<<< HEAD
 ``y`` (N,), ``boxes`` (N, 4: top, left, bottom, right) and ``masks`` (N, H, W) or (N, *input shape)
 boolean ground-truth regions, a ``.npy`` of inputs (N, ...), or a folder of images. Items are numbered in file order; ``n`` keeps the first ``n``.
-=======
-``y`` (N,), ``boxes`` (N, 4: top, left, bottom, right) and ``masks`` (N, H, W: bool) arrays, a ``.npy`` of
-inputs (N, ...), or a folder of images. Items are numbered in file order; ``n`` keeps the first ``n``.
->>>>>>> wip/cluttered
 """
 
 from __future__ import annotations
@@ -29,21 +24,13 @@ class Dataset:
     labels: np.ndarray | None = None  # (N,) true classes
     boxes: np.ndarray | None = None  # (N, 4) top, left, bottom (exclusive), right (exclusive), in pixels
     source: str = ""
-<<<<<<< HEAD
     masks: np.ndarray | None = None  # (N, H, W) or (N, *input shape) boolean ground-truth regions
-=======
-    masks: np.ndarray | None = None  # (N, H, W) bool: the ground-truth pixels, on the input's spatial grid
->>>>>>> wip/cluttered
 
     def __len__(self) -> int:
         return len(self.x)
 
     def truth(self, i: int):
-<<<<<<< HEAD
         """The ground truth of item ``i`` for localisation metrics (its mask, else its box), or None."""
-=======
-        """The ground truth of item ``i`` for localisation metrics: its pixel mask when known, else its box."""
->>>>>>> wip/cluttered
         if self.masks is not None:
             return np.asarray(self.masks[i], dtype=bool)
         return None if self.boxes is None else tuple(int(v) for v in self.boxes[i])
@@ -59,13 +46,8 @@ def zoo_data(name: str) -> Dataset | None:
     loader = entry.get("test_set_loader")
     if loader:  # a model bundled with its own data (e.g. boxes and masks for localisation)
         x, y, *rest = getattr(zoo, loader)()
-<<<<<<< HEAD
         boxes, masks = (None if r is None else np.asarray(r) for r in (list(rest) + [None, None])[:2])
         return Dataset(np.asarray(x), np.asarray(y), boxes, f"zoo:{name}", masks)
-=======
-        boxes, masks = (*(np.asarray(a) for a in rest), None, None)[:2]
-        return Dataset(np.asarray(x), np.asarray(y), boxes, f"zoo:{name} test set", masks)
->>>>>>> wip/cluttered
     x, y = zoo.test_set(int(entry["input_shape"][-1]))
     return Dataset(x, y, None, f"zoo:{name} test split")
 
@@ -96,7 +78,6 @@ def load_data(source: str | Path | None, net: Network, model_name: str | None = 
             f"{data.source}: boxes must have shape [{len(x)}, 4], got {list(np.shape(data.boxes))}"
         )
     if data.masks is not None:
-<<<<<<< HEAD
         _check_masks(data, net)
     if n is not None:
         data = Dataset(
@@ -105,20 +86,6 @@ def load_data(source: str | Path | None, net: Network, model_name: str | None = 
             data.source,
             None if data.masks is None else data.masks[:n],
         )
-=======
-        from smugkit.units.layout import spatial_axes
-
-        grid = [len(x), *(shape[a] for a in spatial_axes(shape))]
-        if list(np.shape(data.masks)) != grid:
-            raise InputError(
-                f"{data.source}: masks must have shape {grid} (the input's spatial grid), "
-                f"got {list(np.shape(data.masks))}"
-            )
-        data.masks = np.asarray(data.masks, dtype=bool)
-    if n is not None:
-        labels, boxes, masks = (None if a is None else a[:n] for a in (data.labels, data.boxes, data.masks))
-        data = Dataset(data.x[:n], labels, boxes, data.source, masks)
->>>>>>> wip/cluttered
     return data
 
 
