@@ -119,16 +119,16 @@ def _check_masks(data: Dataset, net: Network) -> None:
 
     m = np.asarray(data.masks)
     shape = tuple(net.input.shape)
-    ok = len(m) == len(data.x) and m.shape[1:] == shape
-    if not ok and len(m) == len(data.x) and m.ndim == 3:
-        try:
-            layout = detect_layout(net)
-            ok = m.shape[1:] == (layout.height, layout.width)
-        except InputError:
-            ok = False
+    try:
+        layout = detect_layout(net)
+        grid: tuple | None = (layout.height, layout.width)
+    except InputError:
+        grid = None
+    ok = len(m) == len(data.x) and (m.shape[1:] == shape or (grid is not None and m.shape[1:] == grid))
     if not ok:
+        hw = f"[{len(data.x)}, {grid[0]}, {grid[1]}] (the image grid) or " if grid else ""
         raise InputError(
-            f"{data.source}: masks must have shape [{len(data.x)}, H, W] or [{len(data.x)}, "
-            f"{', '.join(map(str, shape))}], got {list(m.shape)}"
+            f"{data.source}: masks must have shape {hw}[{len(data.x)}, {', '.join(map(str, shape))}], "
+            f"got {list(m.shape)}"
         )
     data.masks = m.astype(bool)
