@@ -420,6 +420,7 @@ class HighsBackend(Backend):
         from smugkit.backends.smt_common import SmtSession
 
         b = get_backend(prover)
+        b.version()  # a prover that is not installed raises SolverUnavailable naming its extra
         if hasattr(b, "prove_bound"):  # a pseudo-Boolean prover: exact integer rows, no SMT session
             why = b.unsupported(c)
             ans, better_x = (

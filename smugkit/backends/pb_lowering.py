@@ -192,6 +192,8 @@ class PbSession(SmtSession):
             bad = self.lw.violated(self._x)
             if not bad:
                 return ans
+            if end - time.perf_counter() <= 0:
+                return "unknown"
             self.refinements += len(bad)
             for r in bad:  # the exact row replaces nothing: the relaxed one stays (it is implied)
                 t = self.lw.term(r)

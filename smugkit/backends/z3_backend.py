@@ -344,6 +344,9 @@ class Z3Backend(SmtBackend):
                     return SearchResult("optimal", x, v, v, note), calls, build
                 best, msg = x, "z3 Optimize: unknown (best model so far)"
                 break
+            if budget.expired() or ans != "sat":  # no time left to refine, or an unfinished search
+                msg = msg or "z3 Optimize: stopped at the deadline"
+                break
             refined += len(bad)
             rows += [lw.term(r) for r in bad]
         if best is not None:

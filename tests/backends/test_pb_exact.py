@@ -88,6 +88,9 @@ def test_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
     for backend, extra in (("exact", "exact"), ("scip", "scip")):
         with pytest.raises(SolverUnavailable, match=rf"smugkit\[{extra}\]"):
             solve(CORPUS[0].build(), backend, timeout=5)
+    if get_backend("highs").available()[0]:  # the hybrid's prover too
+        with pytest.raises(SolverUnavailable, match=r"smugkit\[exact\]"):
+            solve(_smug_like(0), "highs", timeout=5, certify="exact")
 
 
 def _smug_like(seed: int, n: int = 14, k: int = 6) -> Problem:
