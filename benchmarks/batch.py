@@ -12,6 +12,8 @@ The target is ``local:2`` >= 1.7x ``local:1`` on a 2-core machine: run it on a q
 shares the cores and hides the scaling).
 
 Run: python benchmarks/batch.py [--n 20] [--executors serial,local:1,local:2,dask:2] [--ray] [--json FILE]
+(list an executor twice, e.g. local:1,local:2,local:1,local:2, to see how much a changing load moves the figures;
+the speed-up is against the first local:1 row.)
 (Dask/Ray: pip install 'smugkit[dist]'.)
 """
 
@@ -96,9 +98,9 @@ def main() -> None:
     loop_s, sizes = plain_loop(x)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for ex in executors:
+        for k, ex in enumerate(executors):  # an executor may be listed twice (interleaved repeats)
             try:
-                r = batch_run(x, ex, Path(tmp) / ex.replace(":", "-"))
+                r = batch_run(x, ex, Path(tmp) / f"{k}-{ex.replace(':', '-')}")
             except Exception as e:  # noqa: BLE001 -- e.g. the [dist] extra missing: report and go on
                 print(f"{ex}: not run ({type(e).__name__}: {e})")
                 continue
