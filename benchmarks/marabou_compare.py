@@ -63,7 +63,9 @@ def main() -> None:
     args = ap.parse_args()
     path = str(zoo.model_path("digits_cnn28"))
     images, _ = zoo.sample_inputs(28)
-    print(f"digits_cnn28, {args.samples} digits, SMUG first-layer masks (top-k {args.top_k}), budget {args.timeout:g}s")
+    print(
+        f"digits_cnn28, {args.samples} digits, SMUG first-layer masks (top-k {args.top_k}), budget {args.timeout:g}s"
+    )
     print(
         f"{'#':>2} {'label':>5} {'mask':>5} | {'smugkit point':>14} {'s':>6} | {'Marabou point':>13} {'s':>6} "
         f"| {'Marabou box':>11} {'s':>6}"

@@ -68,7 +68,9 @@ def test_an_interrupted_run_resumes_to_the_same_table(model, tmp_path, monkeypat
 def test_masks_of_the_wrong_shape_are_refused(model, tmp_path):
     x = np.zeros((3, 1, 8, 8))
     np.savez(tmp_path / "bad.npz", x=x, masks=np.zeros((3, 7, 7), bool))
-    with pytest.raises(InputError, match=r"masks must have shape \[3, 8, 8\] \(the image grid\) or \[3, 1, 1, 8, 8\]"):
+    with pytest.raises(
+        InputError, match=r"masks must have shape \[3, 8, 8\] \(the image grid\) or \[3, 1, 1, 8, 8\]"
+    ):
         load_data(tmp_path / "bad.npz", model.network)
 
 
