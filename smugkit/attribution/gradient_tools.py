@@ -80,8 +80,19 @@ def gradients_at(
     """Gradients of the target at a stack of model-shaped points ``(S, *input_shape)``, chunked by the bound."""
     points = np.asarray(points, dtype=np.float64)
     step = points_per_call(model.network, points.shape[0], batch_size)
-    parts = [model.grad(points[s], target, kind=kind) for s in chunks(points.shape[0], step)]
+    parts = [
+        model.grad(points[s], target, kind=kind)
+        for s in progress(list(chunks(points.shape[0], step)), "gradients", unit="batch")
+    ]
     return np.concatenate(parts).reshape(points.shape)
+
+
+def progress(items, desc: str, unit: str = "it"):
+    """``items`` behind a tqdm bar shown on a terminal for runs of more than one item (hidden otherwise)."""
+    from tqdm.auto import tqdm
+
+    n = len(items) if hasattr(items, "__len__") else None
+    return tqdm(items, desc=desc, unit=unit, leave=False, disable=None if (n or 0) > 1 else True)
 
 
 def target_values(model: Model, points: Array, target: int, kind: str | None = None) -> Array:

@@ -25,6 +25,7 @@ from smugkit.attribution.gradient_tools import (
     check_kind,
     check_number,
     check_range,
+    progress,
     target_values,
 )
 from smugkit.errors import InputError
@@ -72,7 +73,7 @@ def guided_path(grad, x: np.ndarray, baseline: np.ndarray, steps: int, fraction:
     l1_total = float(np.abs(total).sum())
     moving = total != 0
     point = baseline.copy()
-    for step in range(steps):
+    for step in progress(range(steps), "guided_ig", unit="step"):
         g_actual = grad(point)
         g = g_actual.copy()
         alpha = (step + 1.0) / steps

@@ -258,3 +258,19 @@ def test_blur_ig_is_the_blur_path_sum_written_with_scipy(blind, x):
         g = blind.grad(blur(s).transpose(2, 0, 1)[None], 2)[0].transpose(1, 2, 0)
         ref -= (max_sigma / steps) * (blur(s + h) - blur(s)) / h * g
     assert np.allclose(a.values[0].transpose(1, 2, 0), ref, atol=1e-9)
+
+
+def test_long_runs_show_progress_on_a_terminal_only(monkeypatch):
+    from smugkit.attribution import gradient_tools
+
+    seen = []
+
+    class Bar(list):
+        def __init__(self, items, **kw):
+            super().__init__(items)
+            seen.append(kw)
+
+    monkeypatch.setattr("tqdm.auto.tqdm", Bar)
+    assert list(gradient_tools.progress(range(3), "x")) == [0, 1, 2]
+    assert list(gradient_tools.progress(range(1), "x")) == [0]
+    assert seen[0]["disable"] is None and seen[1]["disable"] is True  # None: tqdm shows it on a terminal
