@@ -168,16 +168,25 @@ def _attribute(model: Model, x: np.ndarray, spec: MethodSpec):
     return get_method(spec.name, **spec.options).attribute(model, x)
 
 
+def _method_of(row: dict) -> str:
+    """The method label of a result row; a failed job's row names it only in its job key ``[item, method]``."""
+    if "method" in row:
+        return row["method"]
+    import json
+
+    return str(json.loads(row["job"])[1])
+
+
 def summarise(rows: list[dict], metrics: list[str]) -> list[dict]:
     """Per (method, metric): mean, 95% confidence half-width (Student t), count, undefined (NaN) count."""
     from scipy import stats
 
     from smugkit.metrics import METRICS
 
-    methods = list(dict.fromkeys(r["method"] for r in rows if r))
+    methods = list(dict.fromkeys(_method_of(r) for r in rows if r))
     table = []
     for m in methods:
-        mine = [r for r in rows if r and r.get("method") == m]
+        mine = [r for r in rows if r and _method_of(r) == m]
         failed = sum(1 for r in mine if r.get("status") == "error")
         seconds = [r["method_s"] for r in mine if "method_s" in r]
         for name in metrics:

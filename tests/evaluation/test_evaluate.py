@@ -123,3 +123,14 @@ def test_ig_presets_make_valid_methods_with_their_baselines():
         ("integrated_gradients", {"baseline": "black_white"}),
     ]
     assert [get_method(s.name, **s.options).options.baseline for s in specs] == ["black", "black_white"]
+
+
+def test_failed_jobs_are_counted_in_the_table():
+    from smugkit.evaluation.runner import summarise
+
+    rows = [
+        {"job": '[0, "ig"]', "method": "ig", "status": "ok", "metrics": {"sparseness": 0.5}, "method_s": 1.0},
+        {"job": '[1, "ig"]', "status": "error", "error": "InputError: boom"},
+    ]
+    (row,) = summarise(rows, ["sparseness"])
+    assert row["method"] == "ig" and row["n"] == 1 and row["failed_items"] == 1 and row["mean"] == 0.5
