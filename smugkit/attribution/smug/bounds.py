@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from smugkit.errors import ModelError
 from smugkit.ir import Network
 from smugkit.ir.linear import window_view
 from smugkit.ir.linearize import affine_rows
@@ -100,8 +101,9 @@ def symbolic_bounds(
         if node.affine:
             continue
         t = node.inputs[0]
-        src = _source(net, t, known)
-        if src is None:
+        try:
+            src = affine_source(net, t, known)
+        except ModelError:
             return None
         if src == t:
             s = known[t]
@@ -121,8 +123,8 @@ def symbolic_bounds(
     return out
 
 
-def _source(net: Network, tensor: str, known: dict) -> str | None:
-    """The one bounded tensor that ``tensor`` is an affine function of (None when there is not exactly one)."""
+def affine_source(net: Network, tensor: str, known: dict) -> str:
+    """The single encoded tensor that ``tensor`` is an affine function of (a `ModelError` says why not)."""
     found, stack, seen = set(), [tensor], set()
     while stack:
         t = stack.pop()
@@ -133,7 +135,16 @@ def _source(net: Network, tensor: str, known: dict) -> str | None:
             continue
         seen.add(t)
         p = net.producer(t)
-        if p is None or not p.affine:
-            return None
+        if p is None:
+            raise ModelError(f"full encoding: tensor {t!r} is a model input that is not encoded")
+        if not p.affine:
+            raise ModelError(
+                f"full encoding: {p.op_type} node {p.name!r} is not supported (ReLU and MaxPool only)"
+            )
         stack.extend(p.inputs)
-    return found.pop() if len(found) == 1 else None
+    if len(found) != 1:
+        raise ModelError(
+            f"full encoding: tensor {tensor!r} depends on {len(found)} encoded layers; only chains of "
+            f"layers are supported"
+        )
+    return found.pop()

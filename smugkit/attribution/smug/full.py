@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from smugkit.attribution.smug.bounds import symbolic_bounds, widen
+from smugkit.attribution.smug.bounds import affine_source, symbolic_bounds, widen
 from smugkit.errors import ModelError
 from smugkit.ir import Network
 from smugkit.ir.linear import window_view
@@ -17,35 +17,8 @@ from smugkit.ir.linearize import affine_rows
 from smugkit.units import MaskUnits
 
 
-def _source(net: Network, tensor: str, known: dict) -> str:
-    """The single encoded tensor that ``tensor`` is an affine function of."""
-    found, stack, seen = set(), [tensor], set()
-    while stack:
-        t = stack.pop()
-        if t in known:
-            found.add(t)
-            continue
-        if t in seen:
-            continue
-        seen.add(t)
-        p = net.producer(t)
-        if p is None:
-            raise ModelError(f"full encoding: tensor {t!r} is a model input that is not encoded")
-        if not p.affine:
-            raise ModelError(
-                f"full encoding: {p.op_type} node {p.name!r} is not supported (ReLU and MaxPool only)"
-            )
-        stack.extend(p.inputs)
-    if len(found) != 1:
-        raise ModelError(
-            f"full encoding: tensor {tensor!r} depends on {len(found)} encoded layers; only chains of "
-            f"layers are supported"
-        )
-    return found.pop()
-
-
 def _affine_expr(net: Network, tensor: str, known: dict):
-    src = _source(net, tensor, known)
+    src = affine_source(net, tensor, known)
     if src == tensor:
         return known[src]
     C, off = affine_rows(net, tensor, np.arange(net.tensors[tensor].size), source=src)
