@@ -27,8 +27,8 @@ from smugkit.attribution.gradient_tools import (
     check_batch_size,
     check_kind,
     check_number,
+    completeness_diagnostics,
     gradients_at,
-    target_values,
 )
 from smugkit.errors import InputError
 from smugkit.model import Model
@@ -91,15 +91,5 @@ class BlurIG(GradientMethod):
         weights = np.diff(sigmas).reshape((-1,) + (1,) * x.ndim)
         attr = -np.sum(weights * d_points * grads, axis=0)
         start = layout.from_hwc(blurred[-1]).reshape(x.shape)
-        f = target_values(model, np.stack([x, start]), target, o.kind)
-        gap = float(f[0] - f[1])
-        err = abs(float(attr.sum()) - gap)
-        diagnostics = {
-            "kind": o.kind or model.default_kind,
-            "f_x": float(f[0]),
-            "f_baseline": float(f[1]),
-            "completeness_error": err,
-            "relative_error": err / max(abs(gap), 1e-12),
-            "model_calls": {k: model.calls[k] - calls.get(k, 0) for k in model.calls},
-        }
+        diagnostics = completeness_diagnostics(model, x, start, attr, target, o.kind, calls)
         return attr, model.input.name, diagnostics

@@ -103,6 +103,23 @@ def target_values(model: Model, points: Array, target: int, kind: str | None = N
     return scores[:, target]
 
 
+def completeness_diagnostics(
+    model: Model, x: Array, start: Array, attr: Array, target: int, kind: str | None, calls_before: dict
+) -> dict:
+    """A path method's diagnostics: sum(attr) against f(x) - f(start), and the model calls it made."""
+    f = target_values(model, np.stack([x, start]), target, kind)
+    gap = float(f[0] - f[1])
+    err = abs(float(attr.sum()) - gap)
+    return {
+        "kind": kind or model.default_kind,
+        "f_x": float(f[0]),
+        "f_baseline": float(f[1]),
+        "completeness_error": err,
+        "relative_error": err / max(abs(gap), 1e-12),
+        "model_calls": {k: model.calls[k] - calls_before.get(k, 0) for k in model.calls},
+    }
+
+
 def gaussian_taps(sigma: float, truncate: float = 4.0) -> Array:
     """The 1-D Gaussian kernel scipy's ``gaussian_filter1d`` uses: radius ``int(truncate * sigma + 0.5)``,
     normalised to sum 1; ``[1.0]`` for ``sigma == 0``."""

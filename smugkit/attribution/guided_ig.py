@@ -25,8 +25,8 @@ from smugkit.attribution.gradient_tools import (
     check_kind,
     check_number,
     check_range,
+    completeness_diagnostics,
     progress,
-    target_values,
 )
 from smugkit.errors import InputError
 from smugkit.model import Model
@@ -122,15 +122,5 @@ class GuidedIG(GradientMethod):
             return np.asarray(model.grad(point, target, kind=o.kind), dtype=np.float64).reshape(x.shape)
 
         attr = guided_path(grad, x, base, o.steps, o.fraction, o.max_dist)
-        f = target_values(model, np.stack([x, base]), target, o.kind)
-        gap = float(f[0] - f[1])
-        err = abs(float(attr.sum()) - gap)
-        diagnostics = {
-            "kind": o.kind or model.default_kind,
-            "f_x": float(f[0]),
-            "f_baseline": float(f[1]),
-            "completeness_error": err,
-            "relative_error": err / max(abs(gap), 1e-12),
-            "model_calls": {k: model.calls[k] - calls.get(k, 0) for k in model.calls},
-        }
+        diagnostics = completeness_diagnostics(model, x, base, attr, target, o.kind, calls)
         return attr, model.input.name, diagnostics
