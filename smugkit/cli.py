@@ -315,6 +315,12 @@ def _names(text: str, what: str) -> list[str]:
 def cmd_evaluate(args) -> int:
     _check_pictures(args)
     from smugkit import zoo
+    from smugkit.text.cli import is_text_model, run_text_evaluate
+
+    if is_text_model(args.model, args.vocab):
+        return run_text_evaluate(args, _out_dir(args, "evaluate"), _scoped_options, _names)
+    args.methods = args.methods or "smug,ig,gradient"
+    args.metrics = args.metrics or "sparseness"
     from smugkit.evaluation import evaluate_methods, load_data
     from smugkit.evaluation.runner import format_table
     from smugkit.frontends import load_model
@@ -425,14 +431,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "evaluate", help="every method x metric over a data set: a table and figures (resumable)"
     )
-    p.add_argument("--model", required=True, help="ONNX file or a bundled model name (e.g. digits_cnn28)")
+    p.add_argument(
+        "--model", required=True, help="ONNX file or a bundled model name (e.g. digits_cnn28, text_cnn)"
+    )
     p.add_argument(
         "--data", help=".npz (x, y, boxes), .npy or a folder of images (default: the zoo test set)"
     )
     p.add_argument(
-        "--methods", default="smug,ig,gradient", help="comma-separated methods or presets (ig, ig_bw)"
+        "--methods",
+        help="comma-separated methods or presets (ig, ig_bw); default smug,ig,gradient "
+        "(text models: smug,ig,occlusion)",
     )
-    p.add_argument("--metrics", default="sparseness", help="comma-separated metrics (see `smugkit metrics`)")
+    p.add_argument(
+        "--metrics",
+        help="comma-separated metrics (see `smugkit metrics`); default sparseness "
+        "(text models: rationale_auc,rationale_max_f1,rationale_min_mae)",
+    )
+    p.add_argument(
+        "--vocab",
+        help="text model: its vocabulary JSON (bundled text models need none; --data: .json/.jsonl)",
+    )
     p.add_argument("-n", type=int, help="evaluate the first N items")
     p.add_argument("--gradients", default="ir", help="gradient provider: ir, onnx or fd (default ir)")
     p.add_argument("--method-option", action="append", metavar="METHOD.KEY=VALUE", help="e.g. smug.top_k=50")

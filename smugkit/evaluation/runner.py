@@ -39,8 +39,10 @@ class MethodSpec:
     options: dict
 
 
-def method_specs(labels: list[str], options: dict[str, dict] | None = None) -> list[MethodSpec]:
-    """Resolve labels (registry names or presets) with their options; unknown labels are typed errors."""
+def method_specs(
+    labels: list[str], options: dict[str, dict] | None = None, presets: dict[str, tuple[str, dict]] = PRESETS
+) -> list[MethodSpec]:
+    """Resolve labels (registry names or ``presets``) with their options; unknown labels are typed errors."""
     from smugkit.attribution import METHODS
 
     options = options or {}
@@ -49,10 +51,10 @@ def method_specs(labels: list[str], options: dict[str, dict] | None = None) -> l
         raise InputError(f"options given for methods not evaluated: {unknown_opts}")
     specs = []
     for label in labels:
-        name, preset = PRESETS.get(label, (label, {}))
+        name, preset = presets.get(label, (label, {}))
         if name not in METHODS:
             raise InputError(
-                f"unknown method {label!r}; known methods: {sorted(METHODS)}, presets: {sorted(PRESETS)}"
+                f"unknown method {label!r}; known methods: {sorted(METHODS)}, presets: {sorted(presets)}"
             )
         specs.append(MethodSpec(label, name, {**preset, **options.get(label, {})}))
     return specs
@@ -126,8 +128,6 @@ class _EvalTask:
 
 def _evaluate_one(task: _EvalTask, job: Job) -> dict:
     """One (item, method) row: the attribution, its time, and every metric's value or error."""
-    from smugkit.metrics import METRICS
-
     i, spec, x, label, truth = job.payload
     model, out = task.model, Path(task.out)
     t0 = time.perf_counter()
@@ -142,24 +142,29 @@ def _evaluate_one(task: _EvalTask, job: Job) -> dict:
         "details": {},
         "errors": {},
     }
-    for name in task.metrics:
-        if METRICS[name].needs_truth and truth is None:
-            row["errors"][name] = "the data has no ground-truth regions"
-            continue
-        try:
-            from smugkit.metrics import evaluate
-
-            s = evaluate(a, metric=name, model=model, x=x, truth=truth, **task.metric_options.get(name, {}))
-        except Exception as e:  # noqa: BLE001 -- one metric failing on one map is a result; the others go on
-            row["errors"][name] = f"{type(e).__name__}: {e}"
-            continue
-        row["metrics"][name] = s.value
-        row["details"][name] = {k: v for k, v in s.details.items() if k in DETAIL_KEYS}
+    score_metrics(row, a, task.metrics, task.metric_options, model, x, truth)
     if i < task.n_examples:
         folder = out / "maps" / spec.label
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / f"{i}.npy", np.asarray(a.values, dtype=np.float32))
     return plain(row)
+
+
+def score_metrics(row: dict, a, metrics, options: dict, model, x, truth) -> None:
+    """Fill ``row``'s metrics, details and errors: each metric's value on ``a``, or why it has none."""
+    from smugkit.metrics import METRICS, evaluate
+
+    for name in metrics:
+        if METRICS[name].needs_truth and truth is None:
+            row["errors"][name] = "the data has no ground truth"
+            continue
+        try:
+            s = evaluate(a, metric=name, model=model, x=x, truth=truth, **options.get(name, {}))
+        except Exception as e:  # noqa: BLE001 -- one metric failing on one map is a result; the others go on
+            row["errors"][name] = f"{type(e).__name__}: {e}"
+            continue
+        row["metrics"][name] = s.value
+        row["details"][name] = {k: v for k, v in s.details.items() if k in DETAIL_KEYS}
 
 
 def _attribute(model: Model, x: np.ndarray, spec: MethodSpec):

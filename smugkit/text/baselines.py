@@ -1,4 +1,4 @@
-"""Token scores from other methods, for comparison with SMUG: Integrated Gradients and occlusion.
+"""Token scores from other methods, for comparison with SMUG: Integrated Gradients, occlusion, SMUG_BASE.
 
 Both act on the embedded input like SMUG does: IG integrates from the all-padding text (zero embeddings) and
 sums each token's attributions over its embedding dimensions; occlusion zeroes one token at a time and
@@ -31,3 +31,25 @@ def token_occlusion(model: Model, x: np.ndarray, label: int) -> np.ndarray:
     p = model.probs(np.concatenate([x[None], units.apply(x, keep_all_but)]))
     p = p.reshape(units.count + 1, -1)[:, label]
     return p[0] - p[1:]
+
+
+def token_smug_base(
+    model: Model,
+    x: np.ndarray,
+    label: int,
+    top_k: int = 100,
+    ig_steps: int = 200,
+    score: str = "max",
+    seed: int = 0,
+) -> np.ndarray:
+    """SMUG_BASE per token (no solver): the IG scores of the top-k first-layer neurons over the tokens they see."""
+    from smugkit.attribution.smug.pipeline import rank_neurons
+    from smugkit.attribution.smug.saliency import smug_base
+    from smugkit.ir.linearize import affine_rows
+
+    net = model.network
+    scores, _ = rank_neurons(model, x, label, ig_steps, seed)
+    kept = np.argsort(-scores, kind="stable")[: min(top_k, scores.size)]
+    rows, _ = affine_rows(net, net.first_layer().pre, kept)
+    units = make_tokens(x.shape)
+    return smug_base(rows, scores[kept], units.ids().reshape(-1), units.count, score)
