@@ -9,7 +9,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from smugkit.errors import InputError, ModelError
+from smugkit.errors import InputError, ModelError, ProblemError
 from smugkit.text import TruncationWarning, cut_at_embedding, explain_text
 from tests.text.tiny import tiny_text_cnn, tiny_vocab
 
@@ -153,3 +153,36 @@ def test_explanation_scores_through_the_metrics_registry():
     assert 0.0 <= s.value <= 1.0 and s.method == "smug"
     with pytest.raises(InputError):
         e.to_attribution("tokens")
+
+
+def _installed_backends() -> list[str]:
+    from smugkit.backends.registry import available_backends
+
+    return sorted(available_backends())
+
+
+@pytest.mark.parametrize("backend", _installed_backends())
+def test_every_installed_backend_finds_the_brute_force_minimum_on_a_sentence(backend):
+    """Both encodings on a 5-token sentence, per backend: the optimum equals the brute-force minimum."""
+    m, v = tiny_text_cnn(0), tiny_vocab()
+    sentence = "bad actors the bad plot"
+    tm = cut_at_embedding(m)
+    x = tm.embed(v.encode(sentence).ids)
+    masks = _masks(5, 6)
+    for encoding in ("first_layer", "full"):
+        if encoding == "full" and backend in ("exact", "z3/pb"):
+            with pytest.raises(ProblemError, match="no pseudo-Boolean form"):  # 0/1 rows only, no ReLU
+                explain_text(m, sentence, vocab=v, encoding=encoding, backend=backend, ig_steps=16)
+            continue
+        e = explain_text(
+            m, sentence, vocab=v, top_k=12, ig_steps=16, encoding=encoding, backend=backend, timeout=30
+        )
+        assert e.certified and e.status == "optimal", (encoding, e.status)
+        if encoding == "full":
+            logits = tm.network(x[None] * masks[:, None, :, None]).reshape(len(masks), -1)
+            ok = logits[:, e.label] - np.delete(logits, e.label, axis=1).max(axis=1) >= 0
+        else:
+            pre = e.neurons["tensor"]
+            z = tm.network.run(x[None] * masks[:, None, :, None], [pre])[pre].reshape(len(masks), -1)
+            ok = np.all(z[:, e.neurons["constrained"]] >= np.asarray(e.neurons["thresholds"]) - 1e-9, axis=1)
+        assert e.mask_size == int(masks[ok].sum(axis=1).min()), encoding
