@@ -23,7 +23,6 @@ import os
 import platform
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,8 @@ import onnx
 from onnx import numpy_helper
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent)]  # this checkout's smugkit
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # this checkout's smugkit, and benchmarks/_peers.py
+from _peers import best_time, correlation
 
 import smugkit
 from smugkit import zoo
@@ -84,22 +84,6 @@ def keras_scale(path):
     net.layers[1].set_weights([w["W"].transpose(2, 3, 1, 0), w["b"]])
     net.layers[3].set_weights([w["D"]])
     return net
-
-
-def best_time(fn, repeats: int):
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
-
-
-def correlation(a, b) -> float | None:
-    a, b = np.asarray(a, np.float64).reshape(-1), np.asarray(b, np.float64).reshape(-1)
-    if a.shape != b.shape or a.std() == 0 or b.std() == 0:
-        return None
-    return float(np.corrcoef(a, b)[0, 1])
 
 
 def main(argv: list[str] | None = None) -> int:

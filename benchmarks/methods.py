@@ -20,19 +20,20 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
 
 import smugkit
 from smugkit import zoo
 from smugkit.attribution import METHODS
 from smugkit.bench.models import scale_image, scale_model
 from smugkit.model import Model
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _peers import best_time, correlation, torch_cnn28, torch_scale
 
 # smugkit options per method, chosen so that Captum's counterpart does the same amount of work
 OPTIONS = {
@@ -57,45 +58,6 @@ OPTIONS = {
     "smug": {"top_k": 100, "ig_steps": 50, "window": 2, "backend": "highs", "timeout": 30.0},
 }
 SCALE_SKIP = {"smug"}  # a 3136-bit solve times the solver, not the method; see benchmarks/backends.py
-
-
-def torch_cnn28():
-    """The bundled CNN as the PyTorch module it was exported from, with its ONNX weights."""
-    import torch
-
-    from smugkit.zoo.train_digits import build
-
-    net = build("digits_cnn28")
-    m = onnx.load(str(zoo.model_path("digits_cnn28")))
-    state = {i.name: torch.tensor(numpy_helper.to_array(i).copy()) for i in m.graph.initializer}
-    net.load_state_dict(state)
-    return net.eval()
-
-
-def torch_scale(path: Path):
-    """The ``scale`` model as a PyTorch module with its ONNX weights."""
-    import torch
-
-    m = onnx.load(str(path))
-    w = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
-    conv = next(a for a in w.values() if a.ndim == 4)
-    dense = next(a for a in w.values() if a.ndim == 2)
-    biases = [a for a in w.values() if a.ndim == 1]
-    net = torch.nn.Sequential(
-        torch.nn.Conv2d(3, conv.shape[0], 7, stride=2, padding=3),
-        torch.nn.ReLU(),
-        torch.nn.AdaptiveAvgPool2d(1),
-        torch.nn.Flatten(),
-        torch.nn.Linear(*(dense.shape if dense.shape[0] == conv.shape[0] else dense.shape[::-1])),
-    )
-    with torch.no_grad():
-        net[0].weight.copy_(torch.tensor(conv))
-        net[0].bias.copy_(torch.tensor(next(b for b in biases if b.size == conv.shape[0])))
-        lin = dense if dense.shape[0] != conv.shape[0] else dense.T  # Linear keeps (out, in)
-        net[4].weight.copy_(torch.tensor(lin))
-        bias = next((b for b in biases if b.size == lin.shape[0]), np.zeros(lin.shape[0], np.float32))
-        net[4].bias.copy_(torch.tensor(bias))  # the scale model's head is a MatMul: no bias
-    return net.eval()
 
 
 def captum_runner(name: str, module, x: np.ndarray, target: int, options: dict, grid: np.ndarray | None):
@@ -150,23 +112,6 @@ def captum_runner(name: str, module, x: np.ndarray, target: int, options: dict, 
             return table[name]().detach().numpy()
 
     return run, calls
-
-
-def best_time(fn, repeats: int):
-    """Best wall time of ``repeats`` runs, and the last result."""
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
-
-
-def correlation(a, b) -> float | None:
-    a, b = np.asarray(a, np.float64).reshape(-1), np.asarray(b, np.float64).reshape(-1)
-    if a.shape != b.shape or a.std() == 0 or b.std() == 0:
-        return None
-    return float(np.corrcoef(a, b)[0, 1])
 
 
 def superpixel_grid(a) -> np.ndarray | None:

@@ -37,7 +37,7 @@ from smugkit.bench.models import scale_image, scale_model
 from smugkit.model import Model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from methods import best_time, correlation, torch_cnn28, torch_scale
+from _peers import best_time, correlation, torch_cnn28, torch_scale
 
 N_STEPS, N_SAMPLES, STDEVS = 50, 50, 0.15
 OPTIONS = {  # the same work as Captum's counterpart below: steps, samples, noise, logit target

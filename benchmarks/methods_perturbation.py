@@ -34,36 +34,14 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent), str(HERE)]  # this checkout's smugkit, and benchmarks/methods.py
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # this checkout's smugkit, and benchmarks/_peers.py
 
-from methods import best_time, correlation, torch_cnn28
+from _peers import best_time, correlation, torch_cnn28, torch_scale
 
 import smugkit
 from smugkit import zoo
 from smugkit.bench.models import scale_image, scale_model
 from smugkit.model import Model
-
-
-def torch_scale(path: Path):
-    """The ``scale`` model (Conv 7x7/2 + ReLU + global average pool + MatMul, no dense bias) in PyTorch."""
-    import onnx
-    import torch
-    from onnx import numpy_helper
-
-    w = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
-    conv, bias, dense = w["W"], w["b"], w["D"]
-    net = torch.nn.Sequential(
-        torch.nn.Conv2d(conv.shape[1], conv.shape[0], conv.shape[2], stride=2, padding=conv.shape[2] // 2),
-        torch.nn.ReLU(),
-        torch.nn.AdaptiveAvgPool2d(1),
-        torch.nn.Flatten(),
-        torch.nn.Linear(*dense.shape, bias=False),
-    )
-    with torch.no_grad():
-        net[0].weight.copy_(torch.tensor(conv))
-        net[0].bias.copy_(torch.tensor(bias))
-        net[4].weight.copy_(torch.tensor(dense.T))
-    return net.eval()
 
 
 def cases(side: int, n_samples: int) -> list[tuple[str, str, dict]]:

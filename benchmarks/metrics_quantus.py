@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import argparse
 import platform
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
 
 from smugkit import zoo
 from smugkit.attribution import attribute
@@ -42,20 +42,11 @@ from smugkit.metrics import evaluate
 from smugkit.metrics.robustness import noisy_inputs
 from smugkit.model import Model
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _peers import torch_cnn28
+
 STEP = 8  # pixels per deletion step (784 / 8 = 98 steps)
 RADIUS, SAMPLES = 0.02, 10
-
-
-def torch_cnn28():
-    """The digits CNN as a PyTorch module with its ONNX weights."""
-    import torch
-
-    from smugkit.zoo.train_digits import build
-
-    net = build("digits_cnn28")
-    m = onnx.load(str(zoo.model_path("digits_cnn28")))
-    net.load_state_dict({i.name: torch.tensor(numpy_helper.to_array(i).copy()) for i in m.graph.initializer})
-    return net.eval()
 
 
 def torch_gradient(net, x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@ from smugkit.model import Model
 from smugkit.units import detect_layout
 
 sys.path.insert(0, str(Path(__file__).parent))
-from methods import best_time, correlation
+from _peers import best_time, correlation
 
 
 class _QuantileShim:
