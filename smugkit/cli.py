@@ -314,27 +314,28 @@ def _names(text: str, what: str) -> list[str]:
 
 def cmd_evaluate(args) -> int:
     _check_pictures(args)
-    from smugkit import zoo
-    from smugkit.text.cli import is_text_model, run_text_evaluate
+    from functools import partial
+
+    from smugkit.evaluation.runner import format_table
+    from smugkit.run.executors import parse_executor
+    from smugkit.text.cli import is_text_model, text_evaluation
 
     if is_text_model(args.model, args.vocab):
-        return run_text_evaluate(args, _out_dir(args, "evaluate"), _scoped_options, _names)
-    args.methods = args.methods or "smug,ig,gradient"
-    args.metrics = args.metrics or "sparseness"
-    from smugkit.evaluation import evaluate_methods, load_data
-    from smugkit.evaluation.runner import format_table
-    from smugkit.frontends import load_model
-    from smugkit.model import Model
-    from smugkit.run.executors import parse_executor
+        run, data, (methods, metrics), noun = text_evaluation(args)
+    else:
+        from smugkit import zoo
+        from smugkit.evaluation import evaluate_methods, load_data
+        from smugkit.frontends import load_model
+        from smugkit.model import Model
 
-    bundled = args.model in zoo.list_models()
-    net = load_model(zoo.model_path(args.model) if bundled else args.model, **_model_kwargs(args))
-    data = load_data(args.data, net, model_name=args.model if bundled else None, n=args.n)
-    result = evaluate_methods(
-        Model(net, gradients=args.gradients),
-        data,
-        _names(args.methods, "methods"),
-        _names(args.metrics, "metrics"),
+        bundled = args.model in zoo.list_models()
+        net = load_model(zoo.model_path(args.model) if bundled else args.model, **_model_kwargs(args))
+        data = load_data(args.data, net, model_name=args.model if bundled else None, n=args.n)
+        run = partial(evaluate_methods, Model(net, gradients=args.gradients), data)
+        methods, metrics, noun = "smug,ig,gradient", "sparseness", "item"
+    result = run(
+        _names(args.methods or methods, "methods"),
+        _names(args.metrics or metrics, "metrics"),
         _out_dir(args, "evaluate"),
         method_options=_scoped_options(args.method_option or [], "method"),
         metric_options=_scoped_options(args.metric_option or [], "metric"),
@@ -345,7 +346,8 @@ def cmd_evaluate(args) -> int:
     )
     failed = sum(1 for r in result["rows"] if r and r.get("status") == "error")
     print(
-        f"{len(data)} items from {data.source}" + (f"; {failed} (item, method) runs failed" if failed else "")
+        f"{len(data)} {noun}s from {data.source}"
+        + (f"; {failed} ({noun}, method) runs failed" if failed else "")
     )
     print(format_table(result["table"]))
     print(f"wrote {', '.join(str(p) for p in result['files'].values())}")

@@ -74,16 +74,17 @@ def is_text_model(model: str, vocab: str | None) -> bool:
     return vocab is not None or model in text_manifest()["models"]
 
 
-def run_text_evaluate(args, out: Path, scoped_options, names) -> int:
-    """``smugkit evaluate`` on a text model: methods x rationale metrics, the table and examples.html."""
-    from smugkit.evaluation.runner import format_table
+def text_evaluation(args):
+    """What ``smugkit evaluate`` needs for a text model: the runner (on the model, vocabulary and sentences),
+    the sentences, the default methods and metrics, and what one item is called."""
+    from functools import partial
+
     from smugkit.evaluation.text import (
         DEFAULT_TEXT_METHODS,
         DEFAULT_TEXT_METRICS,
         evaluate_text,
         load_text_data,
     )
-    from smugkit.run.executors import parse_executor
     from smugkit.text.explain import text_model
     from smugkit.text.vocab import Vocabulary
     from smugkit.text.zoo import text_manifest, text_model_path, text_vocab_path
@@ -92,25 +93,5 @@ def run_text_evaluate(args, out: Path, scoped_options, names) -> int:
     vocab = Vocabulary.load(args.vocab or text_vocab_path(args.model))
     tm = text_model(text_model_path(args.model) if bundled else args.model, vocab)
     data = load_text_data(args.data, args.model if bundled else None, n=args.n)
-    result = evaluate_text(
-        tm,
-        vocab,
-        data,
-        names(args.methods or ",".join(DEFAULT_TEXT_METHODS), "methods"),
-        names(args.metrics or ",".join(DEFAULT_TEXT_METRICS), "metrics"),
-        out,
-        method_options=scoped_options(args.method_option or [], "method"),
-        metric_options=scoped_options(args.metric_option or [], "metric"),
-        n_examples=args.examples,
-        pictures=not args.no_pictures,
-        progress=not args.quiet,
-        executor=parse_executor(args.executor, args.workers),
-    )
-    failed = sum(1 for r in result["rows"] if r and r.get("status") == "error")
-    print(
-        f"{len(data)} sentences from {data.source}"
-        + (f"; {failed} (sentence, method) runs failed" if failed else "")
-    )
-    print(format_table(result["table"]))
-    print(f"wrote {', '.join(str(p) for p in result['files'].values())}")
-    return 0
+    defaults = (",".join(DEFAULT_TEXT_METHODS), ",".join(DEFAULT_TEXT_METRICS))
+    return partial(evaluate_text, tm, vocab, data), data, defaults, "sentence"
