@@ -21,7 +21,7 @@ import time
 import numpy as np
 from scipy import stats
 
-from smugkit.errors import ModelError
+from smugkit.errors import ModelError, ProblemError
 from smugkit.metrics.rationale import localisation_auc, max_f1, min_mae
 from smugkit.model import Model
 from smugkit.text import explain_text, planted
@@ -141,10 +141,14 @@ def main() -> None:
                 except ModelError:  # no mask within the budget (status unknown)
                     solve.append(args.timeout)
                     total.append(args.timeout)
-            print(
-                f"{b:<12} {optimal:>4}/{len(subset):<3} {np.median(solve):>15.3f} {np.max(solve):>12.3f} "
-                f"{np.mean(total):>17.3f}"
-            )
+                except ProblemError as err:  # e.g. a pseudo-Boolean backend on ReLU rows
+                    print(f"{b:<12} cannot: {str(err).split(': ', 1)[-1]}")
+                    break
+            else:
+                print(
+                    f"{b:<12} {optimal:>4}/{len(subset):<3} {np.median(solve):>15.3f} {np.max(solve):>12.3f} "
+                    f"{np.mean(total):>17.3f}"
+                )
 
 
 if __name__ == "__main__":
