@@ -1,9 +1,9 @@
 """SMUG for text models: one mask bit per token, applied to the embedded input (Sahoo et al. 2021, Sec. 5).
 
 The model is cut at its embedding look-up (`cut.cut_at_embedding`); masking a token zeroes its embedding row.
-The SMUG stages are the image pipeline's (`attribution.smug.pipeline`): IG ranks the first layer's neurons
-(the Conv1D over embeddings), the kept ones become constraints over token bits, a backend finds the minimal
-token set, onnxruntime re-checks it on the cut model, and SMUG_BASE scores each token.
+The SMUG stages are the image pipeline's (`attribution.smug.pipeline.solve_and_check`): IG ranks the first
+layer's neurons (the Conv1D over embeddings), the kept ones become constraints over token bits, a backend
+finds the minimal token set, onnxruntime re-checks it on the cut model, and SMUG_BASE scores each token.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from smugkit.attribution.smug.certify import certify, model_runner
 from smugkit.attribution.smug.config import SmugConfig
-from smugkit.attribution.smug.pipeline import _exact_check, _mask_from, encode, rank_neurons
+from smugkit.attribution.smug.pipeline import rank_neurons, solve_and_check
 from smugkit.attribution.smug.saliency import smug_base
 from smugkit.errors import InputError, ModelError
 from smugkit.model import Model
@@ -121,63 +120,11 @@ def explain_text(
     t = time.perf_counter()
     scores, _ig = rank_neurons(m, x, label, cfg.ig_steps, cfg.seed)
     t_ig = time.perf_counter() - t
-    k = min(int(cfg.top_k), scores.size)
-    say(f"encoding {cfg.encoding}: top {k} neurons, {enc.n} tokens")
-    t = time.perf_counter()
-    e = encode(
-        net,
-        x,
-        label,
-        scores,
-        top_k=k,
-        gamma=cfg.gamma,
-        windows=units,
-        mask_value=cfg.mask_value,
-        encoding=cfg.encoding,
-        delta=cfg.delta,
-        strict=cfg.strict,
-    )
-    t_encode = time.perf_counter() - t
-    say(f"solving with {backend} (budget {cfg.timeout:g}s)")
-    t = time.perf_counter()
-    sol = backends.solve(
-        e.problem, backend=backend, timeout=cfg.timeout, num_solutions=cfg.num_solutions, seed=cfg.seed
-    )
-    t_solve = time.perf_counter() - t
-    bits, status = _mask_from(sol, e.mask_var.name, units.count, cfg.encoding)
-    alternatives = [
-        np.rint(np.asarray(a[e.mask_var.name])).astype(int).reshape(-1)[: enc.n].tolist()
-        for a in sol.alternatives
-        if a.has_assignment
-    ]
-
-    say(f"certifying a mask of {int(bits[: enc.n].sum())} tokens ({status}) with onnxruntime")
-    t = time.perf_counter()
-    xm = units.apply(x, bits, cfg.mask_value)
-    xi = units.apply(x, 1 - bits, cfg.mask_value)
-    inst = e.instance
-    thresholds = inst.thresholds if inst is not None else np.zeros(0)
-    active = e.active if inst is not None else np.zeros(0, dtype=int)
-    exact = _exact_check(net, fl.pre, xm, active, thresholds, label, cfg.delta, cfg.encoding, cfg.strict)
-    cert = None
-    if cfg.certify_with_onnxruntime:
-        cert = certify(
-            model_runner(net, [fl.pre, net.output.name]),
-            fl.pre,
-            net.output.name,
-            x,
-            xm,
-            xi,
-            active,
-            thresholds,
-            label,
-            True,
-            logit_delta=cfg.delta if cfg.encoding == "full" else None,
-        ).to_dict()
-    t_cert = time.perf_counter() - t
+    r = solve_and_check(m, x, label, scores, units, cfg, backend, say)
+    sol, bits, kept = r.solution, r.bits, r.encoding.kept
 
     n = enc.n
-    base = smug_base(e.rows, scores[e.kept], units.ids().reshape(-1), units.count, cfg.score)
+    base = smug_base(r.encoding.rows, scores[kept], units.ids().reshape(-1), units.count, cfg.score)
     return TextExplanation(
         model=tm.source,
         text=text,
@@ -194,26 +141,25 @@ def explain_text(
         mask_bits=bits[:n].astype(np.float64),
         saliency_base=base[:n],
         saliency=base[:n] * bits[:n],
-        status=status,
+        status=r.status,
         mask_size=int(bits[:n].sum()),
         padding_kept=int(bits[n:].sum()),
         lower_bound=finite(getattr(sol, "lower_bound", None)),
         neurons={
             "tensor": fl.pre,
-            "kept": e.kept.tolist(),
-            "ig": scores[e.kept].tolist(),
-            "constrained": active.tolist(),
-            "thresholds": np.asarray(thresholds).tolist(),
+            "kept": kept.tolist(),
+            "ig": scores[kept].tolist(),
+            "constrained": r.active.tolist(),
+            "thresholds": r.thresholds.tolist(),
         },
         solution=sol.to_dict(),
-        certificate=cert,
-        exact_check=exact,
-        alternatives=alternatives,
+        certificate=r.certificate,
+        exact_check=r.exact,
+        alternatives=[a[:n] for a in r.alternatives],
+        notes=r.notes,
         timings={
             "ig": t_ig,
-            "encode": t_encode,
-            "solve": t_solve,
-            "certify": t_cert,
+            **r.timings,
             "total": time.perf_counter() - t_start,
         },
         versions=versions(backend=sol.to_dict().get("backend_version")),

@@ -45,6 +45,7 @@ class TextExplanation:
     certificate: dict | None
     exact_check: dict
     alternatives: list[list[int]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what a reader must know (trivial mask, what is proved)
     timings: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
 
@@ -135,4 +136,5 @@ class TextExplanation:
             lines.append(f"unknown tokens (read as the OOV id): {', '.join(self.unknown)}")
         if self.truncated:
             lines.append(f"{self.truncated} tokens past the model's length were dropped")
+        lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)

@@ -172,10 +172,20 @@ def test_every_installed_backend_finds_the_brute_force_minimum_on_a_sentence(bac
     for encoding in ("first_layer", "full"):
         if encoding == "full" and backend in ("exact", "z3/pb"):
             with pytest.raises(ProblemError, match="no pseudo-Boolean form"):  # 0/1 rows only, no ReLU
-                explain_text(m, sentence, vocab=v, encoding=encoding, backend=backend, ig_steps=16)
+                explain_text(
+                    m, sentence, vocab=v, encoding=encoding, backend=backend, ig_steps=16, enumerate_bits=0
+                )
             continue
-        e = explain_text(
-            m, sentence, vocab=v, top_k=12, ig_steps=16, encoding=encoding, backend=backend, timeout=30
+        e = explain_text(  # enumerate_bits=0: the backend solves, not the small-mask enumeration
+            m,
+            sentence,
+            vocab=v,
+            top_k=12,
+            ig_steps=16,
+            encoding=encoding,
+            backend=backend,
+            timeout=30,
+            enumerate_bits=0,
         )
         assert e.certified and e.status == "optimal", (encoding, e.status)
         if encoding == "full":
@@ -186,3 +196,17 @@ def test_every_installed_backend_finds_the_brute_force_minimum_on_a_sentence(bac
             z = tm.network.run(x[None] * masks[:, None, :, None], [pre])[pre].reshape(len(masks), -1)
             ok = np.all(z[:, e.neurons["constrained"]] >= np.asarray(e.neurons["thresholds"]) - 1e-9, axis=1)
         assert e.mask_size == int(masks[ok].sum(axis=1).min()), encoding
+
+
+def test_text_explanations_carry_the_same_notes_as_images():
+    """The shared solve-and-check stage says what the certificate covers, in tokens, and keeps it in JSON."""
+    from smugkit.text import TextExplanation
+
+    m, v = tiny_text_cnn(0), tiny_vocab()
+    e = explain_text(m, "the movie was very good", vocab=v, top_k=12, ig_steps=16)
+    assert any("first-layer neurons only" in n for n in e.notes)
+    assert all("window" not in n for n in e.notes)
+    assert "note: the certificate covers" in e.summary()
+    assert TextExplanation.from_dict(e.to_dict()).notes == e.notes
+    full = explain_text(m, "the movie was very good", vocab=v, encoding="full", ig_steps=16)
+    assert any("logit margin" in n for n in full.notes)

@@ -18,6 +18,7 @@ from smugkit.attribution.smug.encoding import FirstLayerInstance, first_layer_in
 from smugkit.attribution.smug.enumerate import smallest_mask
 from smugkit.attribution.smug.explanation import Explanation
 from smugkit.attribution.smug.saliency import smug_base
+from smugkit.dsl.solution import Solution
 from smugkit.errors import InputError, ModelError
 from smugkit.ir import Network
 from smugkit.ir.linearize import affine_rows
@@ -83,92 +84,19 @@ def explain(
     if not 0 <= int(label) < probs.size:
         raise InputError(f"label {label} is out of range for a model with {probs.size} classes")
     label = int(label)
-    top_k, gamma, encoding, delta = cfg.top_k, cfg.gamma, cfg.encoding, cfg.delta
-    mask_value, strict, ig_steps, seed = cfg.mask_value, cfg.strict, cfg.ig_steps, cfg.seed
+    encoding, ig_steps = cfg.encoding, cfg.ig_steps
 
     say(f"Integrated Gradients on {fl.post!r} ({ig_steps} steps, label {label})")
     t = time.perf_counter()
-    scores, ig = rank_neurons(model, x, label, ig_steps, seed)
+    scores, ig = rank_neurons(model, x, label, ig_steps, cfg.seed)
     t_ig = time.perf_counter() - t
-    k = min(int(top_k), scores.size)
-    say(f"encoding {encoding}: top {k} neurons, {wins.count} mask bits")
-    t = time.perf_counter()
-    enc = encode(
-        net,
-        x,
-        label,
-        scores,
-        top_k=k,
-        gamma=gamma,
-        windows=wins,
-        mask_value=mask_value,
-        encoding=encoding,
-        delta=delta,
-        strict=strict,
-    )
-    problem, mask_var, inst, kept, active, pre, C = (
-        enc.problem,
-        enc.mask_var,
-        enc.instance,
-        enc.kept,
-        enc.active,
-        enc.pre,
-        enc.rows,
-    )
-    t_encode = time.perf_counter() - t
-
-    say(f"solving with {backend} (budget {cfg.timeout:g}s)")
-    t = time.perf_counter()
-    # no incumbent: searches warm-start from a greedy mask (the full mask thinned while it stays feasible)
-    fallback, sol = None, None
-    if encoding == "full" and wins.count <= cfg.enumerate_bits and cfg.num_solutions == 1:
-        sol = _enumerated(net, x, label, wins, cfg, t + 0.5 * cfg.timeout, mask_var.name)
-    if encoding == "full" and sol is None:  # a valid mask before the solve: a time-out is `feasible`
-        fallback = full_incumbent(net, x, label, scores, cfg, wins, backend)
-    if sol is None:
-        sol = backends.solve(
-            problem,
-            backend=backend,
-            timeout=max(cfg.timeout - (time.perf_counter() - t), 0.05 * cfg.timeout),
-            num_solutions=cfg.num_solutions,
-            seed=seed,
-            incumbent=None if fallback is None else {mask_var.name: fallback},
-        )
-    t_solve = time.perf_counter() - t
-    bits, status = _mask_from(sol, mask_var.name, wins.count, encoding, fallback)
-    alternatives = [
-        np.rint(np.asarray(a[mask_var.name])).astype(int).reshape(-1).tolist()
-        for a in sol.alternatives
-        if a.has_assignment
-    ]
-
-    # re-check the mask: exactly on the IR (float64) and on the real model (onnxruntime)
-    say(f"certifying a mask of {int(bits.sum())} windows ({status}) with onnxruntime")
-    t = time.perf_counter()
-    xm = wins.apply(x, bits, mask_value)
-    xi = wins.apply(x, 1 - bits, mask_value)
-    thresholds = inst.thresholds if inst is not None else np.zeros(0)
-    active = active if inst is not None else np.zeros(0, dtype=int)
-    exact = _exact_check(net, fl.pre, xm, active, thresholds, label, delta, encoding, strict)
-    cert = None
-    if cfg.certify_with_onnxruntime:
-        cert = certify(
-            model_runner(net, [fl.pre, net.output.name]),
-            fl.pre,
-            net.output.name,
-            x,
-            xm,
-            xi,
-            active,
-            thresholds,
-            label,
-            True,
-            logit_delta=delta if encoding == "full" else None,
-        ).to_dict()
-    t_cert = time.perf_counter() - t
+    r = solve_and_check(model, x, label, scores, wins, cfg, backend, say)
+    sol, bits, kept = r.solution, r.bits, r.encoding.kept
 
     pix = wins.layout.from_hw(np.arange(lay.height * lay.width).reshape(lay.height, lay.width)).reshape(-1)
-    base = smug_base(C, scores[kept], pix, lay.height * lay.width, cfg.score).reshape(lay.height, lay.width)
+    base = smug_base(r.encoding.rows, scores[kept], pix, lay.height * lay.width, cfg.score).reshape(
+        lay.height, lay.width
+    )
     plane = wins.plane(bits)
     return Explanation(
         model=model.source,
@@ -184,21 +112,21 @@ def explain(
         saliency_base=base,
         saliency=base * plane,
         image=lay.to_hwc(x),
-        status=status,
+        status=r.status,
         mask_size=int(bits.sum()),
         lower_bound=finite(getattr(sol, "lower_bound", None)),
         neurons={
             "tensor": fl.pre,
             "kept": kept.tolist(),
             "ig": scores[kept].tolist(),
-            "activations": pre[kept].tolist(),
-            "constrained": active.tolist(),
-            "thresholds": thresholds.tolist(),
+            "activations": r.encoding.pre[kept].tolist(),
+            "constrained": r.active.tolist(),
+            "thresholds": r.thresholds.tolist(),
         },
         solution=sol.to_dict(),
-        certificate=cert,
-        exact_check=exact,
-        alternatives=alternatives,
+        certificate=r.certificate,
+        exact_check=r.exact,
+        alternatives=r.alternatives,
         ig={
             "steps": ig_steps,
             "completeness_error": finite(getattr(ig, "completeness_error", None)),
@@ -206,21 +134,141 @@ def explain(
         },
         timings={
             "ig": t_ig,
-            "encode": t_encode,
-            "solve": t_solve,
-            "certify": t_cert,
+            **r.timings,
             "total": time.perf_counter() - t_start,
         },
         versions=versions(backend=sol.to_dict().get("backend_version")),
-        notes=honesty_notes(
-            bits,
+        notes=r.notes,
+    )
+
+
+@dataclass
+class Solved:
+    """SMUG's solve-and-check stage on any mask units (image windows, text tokens): the encoding, the
+    solver's answer, the mask with its status, its exact and onnxruntime checks, and the reader's notes."""
+
+    encoding: Encoded
+    solution: Solution
+    bits: np.ndarray  # one 0/1 per unit
+    status: str
+    alternatives: list[list[int]]
+    thresholds: np.ndarray  # of the constrained neurons (empty for the full encoding)
+    active: np.ndarray  # the constrained neurons
+    exact: dict
+    certificate: dict | None
+    notes: list[str]
+    timings: dict[str, float]  # encode, solve, certify
+
+
+def solve_and_check(
+    model: Model,
+    x: np.ndarray,
+    label: int,
+    scores: np.ndarray,
+    units: MaskUnits,
+    cfg: SmugConfig,
+    backend: str,
+    say: Callable[[str], None],
+) -> Solved:
+    """Encode the top-k neurons (or the whole network) over ``units``, solve within the budget (the
+    full encoding starts from a valid mask, so a time-out is `feasible`), re-check the mask exactly on the IR
+    and on the real model (onnxruntime), and say what a reader must know about the answer."""
+    from smugkit import backends
+
+    net = model.network
+    fl = net.first_layer()
+    unit = units.kind or "unit"
+    k = min(int(cfg.top_k), scores.size)
+    say(f"encoding {cfg.encoding}: top {k} neurons, {units.count} mask bits")
+    t = time.perf_counter()
+    enc = encode(
+        net,
+        x,
+        label,
+        scores,
+        top_k=k,
+        gamma=cfg.gamma,
+        windows=units,
+        mask_value=cfg.mask_value,
+        encoding=cfg.encoding,
+        delta=cfg.delta,
+        strict=cfg.strict,
+    )
+    t_encode = time.perf_counter() - t
+
+    say(f"solving with {backend} (budget {cfg.timeout:g}s)")
+    t = time.perf_counter()
+    # no incumbent: searches warm-start from a greedy mask (the full mask thinned while it stays feasible)
+    name = enc.mask_var.name
+    fallback, sol = None, None
+    if cfg.encoding == "full" and units.count <= cfg.enumerate_bits and cfg.num_solutions == 1:
+        sol = _enumerated(net, x, label, units, cfg, t + 0.5 * cfg.timeout, name)
+    if cfg.encoding == "full" and sol is None:  # a valid mask before the solve: a time-out is `feasible`
+        fallback = full_incumbent(net, x, label, scores, cfg, units, backend)
+    if sol is None:
+        sol = backends.solve(
+            enc.problem,
+            backend=backend,
+            timeout=max(cfg.timeout - (time.perf_counter() - t), 0.05 * cfg.timeout),
+            num_solutions=cfg.num_solutions,
+            seed=cfg.seed,
+            incumbent=None if fallback is None else {name: fallback},
+        )
+    t_solve = time.perf_counter() - t
+    bits, status = _mask_from(sol, name, units.count, cfg.encoding, fallback)
+    alternatives = [
+        np.rint(np.asarray(a[name])).astype(int).reshape(-1).tolist()
+        for a in sol.alternatives
+        if a.has_assignment
+    ]
+
+    say(f"certifying a mask of {int(bits.sum())} {unit}s ({status}) with onnxruntime")
+    t = time.perf_counter()
+    xm = units.apply(x, bits, cfg.mask_value)
+    xi = units.apply(x, 1 - bits, cfg.mask_value)
+    first_layer = enc.instance is not None
+    thresholds = enc.instance.thresholds if first_layer else np.zeros(0)
+    active = enc.active if first_layer else np.zeros(0, dtype=int)
+    exact = _exact_check(net, fl.pre, xm, active, thresholds, label, cfg.delta, cfg.encoding, cfg.strict)
+    cert = None
+    if cfg.certify_with_onnxruntime:
+        cert = certify(
+            model_runner(net, [fl.pre, net.output.name]),
+            fl.pre,
+            net.output.name,
+            x,
+            xm,
+            xi,
+            active,
+            thresholds,
             label,
-            int(model.probs(wins.apply(x, np.zeros(wins.count), mask_value)).reshape(-1).argmax()),
-            scores[kept],
-            active.size,
-            encoding,
-            fallback=not _from_solver(sol, mask_var.name, bits),
-        ),
+            True,
+            logit_delta=cfg.delta if cfg.encoding == "full" else None,
+        ).to_dict()
+    t_cert = time.perf_counter() - t
+    blank = int(model.probs(units.apply(x, np.zeros(units.count), cfg.mask_value)).reshape(-1).argmax())
+    notes = honesty_notes(
+        bits,
+        label,
+        blank,
+        scores[enc.kept],
+        active.size,
+        cfg.encoding,
+        fallback=not _from_solver(sol, name, bits),
+        unit=unit,
+    )
+    return Solved(
+        enc,
+        sol,
+        bits,
+        status,
+        alternatives,
+        thresholds,
+        active,
+        exact,
+        cert,
+        notes,
+        {"encode": t_encode, "solve": t_solve, "certify": t_cert},
     )
 
 
@@ -232,6 +280,7 @@ def honesty_notes(
     constrained: int,
     encoding: str,
     fallback: bool = False,
+    unit: str = "window",
 ) -> list[str]:
     """What a reader must know before trusting a mask: an empty or trivial answer, and what was proved."""
     notes = []
@@ -242,11 +291,11 @@ def honesty_notes(
         )
     if blank_label == label:
         notes.append(
-            f"the model predicts label {label} also on the fully masked input (every window at the mask "
+            f"the model predicts label {label} also on the fully masked input (every {unit} at the mask "
             f"value): a mask that keeps this label says little about the input"
         )
     if int(np.sum(bits)) == 0:
-        notes.append("the mask is empty: the constraints hold with every window masked")
+        notes.append(f"the mask is empty: the constraints hold with every {unit} masked")
     zero = int(np.count_nonzero(kept_scores == 0))
     if zero:
         notes.append(
@@ -351,7 +400,6 @@ def _first_layer_problem(inst: FirstLayerInstance):
 
 def _enumerated(net, x, label, wins, cfg: SmugConfig, deadline: float, name: str):
     """A `Solution` proved optimal by enumerating masks by size, or None when the deadline came first."""
-    from smugkit.dsl.solution import Solution
 
     t = time.perf_counter()
     bits, k = smallest_mask(net, x, label, wins, cfg.mask_value, cfg.delta, cfg.strict, deadline)
