@@ -58,6 +58,30 @@ def _std(p: np.ndarray) -> float:
     return s if s > 0 else float(np.max(np.abs(p))) or 1.0
 
 
+class _ModelCheck(Metric):
+    """Correlate the map with the method's maps on changed models; a subclass yields the changed models."""
+
+    needs = frozenset({"scores"})
+
+    def variants(self, model: Model, rng, idx: list[int], attribution, x):
+        """Yield ``(changed model, {detail: value})`` per step."""
+        raise NotImplementedError
+
+    def compute(self, attribution, model, x, truth=None):
+        run = explainer(attribution, self.name)
+        base = _prep(as_array(attribution.values), self.options.abs_values)
+        if np.ptp(base) == 0:
+            return float("nan"), {"reason": "the map is constant (no ranking to correlate)"}
+        rng = np.random.default_rng(self.options.seed)
+        corr, details = [], {}
+        for m, step in self.variants(model, rng, layers(model.network), attribution, x):
+            corr.append(spearman(base, _prep(run(m, x), self.options.abs_values)))
+            for k, v in step.items():
+                details.setdefault(k, []).append(v)
+        value = float(np.nanmean(corr)) if np.any(np.isfinite(corr)) else float("nan")
+        return value, {"correlations": corr, **details}
+
+
 @dataclass(frozen=True)
 class RandomisationOptions:
     """``abs_values``: correlate |values|; ``seed`` for the draws."""
@@ -67,33 +91,19 @@ class RandomisationOptions:
 
 
 @register_metric
-class ModelRandomisation(Metric):
+class ModelRandomisation(_ModelCheck):
     """Mean Spearman correlation of the map with maps of cascadingly randomised models (lower is better)."""
 
     name = "model_randomisation"
     Options = RandomisationOptions
-    needs = frozenset({"scores"})
     higher_is_better = False
 
-    def compute(self, attribution, model, x, truth=None):
-        run = explainer(attribution, self.name)
-        base = _prep(as_array(attribution.values), self.options.abs_values)
-        if np.ptp(base) == 0:
-            return float("nan"), {"reason": "the map is constant (no ranking to correlate)"}
-        rng = np.random.default_rng(self.options.seed)
-        idx = layers(model.network)
+    def variants(self, model, rng, idx, attribution, x):
         change: dict[int, dict[str, np.ndarray]] = {}
-        corr, names = [], []
         for i in reversed(idx):
             node = model.network.nodes[i]
             change[i] = {k: rng.normal(0.0, _std(p), np.shape(p)) for k, p in _floats(node.params).items()}
-            m = with_params(model, dict(change), f"randomised from {node.name}")
-            corr.append(spearman(base, _prep(run(m, x), self.options.abs_values)))
-            names.append(node.name)
-        return float(np.nanmean(corr)) if np.any(np.isfinite(corr)) else float("nan"), {
-            "correlations": corr,
-            "layers": names,
-        }
+            yield with_params(model, dict(change), f"randomised from {node.name}"), {"layers": node.name}
 
 
 @dataclass(frozen=True)
@@ -110,44 +120,23 @@ class PerturbationOptions:
 
 
 @register_metric
-class ModelPerturbation(Metric):
+class ModelPerturbation(_ModelCheck):
     """Mean Spearman correlation of the map with maps of noise-perturbed models (higher is better)."""
 
     name = "model_perturbation"
     Options = PerturbationOptions
-    needs = frozenset({"scores"})
     higher_is_better = True
 
-    def compute(self, attribution, model, x, truth=None):
-        run = explainer(attribution, self.name)
-        base = _prep(as_array(attribution.values), self.options.abs_values)
-        if np.ptp(base) == 0:
-            return float("nan"), {"reason": "the map is constant (no ranking to correlate)"}
-        rng = np.random.default_rng(self.options.seed)
-        idx = layers(model.network)
-        noise = {
-            i: {
-                k: rng.standard_normal(np.shape(p)) for k, p in _floats(model.network.nodes[i].params).items()
-            }
-            for i in idx
-        }
-        corr, kept = [], []
+    def variants(self, model, rng, idx, attribution, x):
+        params = {i: _floats(model.network.nodes[i].params) for i in idx}
+        noise = {i: {k: rng.standard_normal(np.shape(p)) for k, p in ps.items()} for i, ps in params.items()}
         for s in self.options.scales:
             change = {
-                i: {
-                    k: p + s * _std(p) * noise[i][k]
-                    for k, p in _floats(model.network.nodes[i].params).items()
-                }
-                for i in idx
+                i: {k: p + s * _std(p) * noise[i][k] for k, p in ps.items()} for i, ps in params.items()
             }
             m = with_params(model, change, f"weights perturbed by {s} std")
-            corr.append(spearman(base, _prep(run(m, x), self.options.abs_values)))
-            kept.append(bool(m.predict(model_input(m.network, x)) == attribution.target))
-        return float(np.nanmean(corr)) if np.any(np.isfinite(corr)) else float("nan"), {
-            "correlations": corr,
-            "scales": list(self.options.scales),
-            "prediction_kept": kept,
-        }
+            kept = bool(m.predict(model_input(m.network, x)) == attribution.target)
+            yield m, {"scales": s, "prediction_kept": kept}
 
 
 def _prep(values, abs_values: bool) -> np.ndarray:
