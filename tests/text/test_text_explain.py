@@ -210,3 +210,23 @@ def test_text_explanations_carry_the_same_notes_as_images():
     assert TextExplanation.from_dict(e.to_dict()).notes == e.notes
     full = explain_text(m, "the movie was very good", vocab=v, encoding="full", ig_steps=16)
     assert any("logit margin" in n for n in full.notes)
+
+
+def test_enumeration_skips_padding_and_matches_brute_force_on_a_longer_model():
+    """A 30-token model with a 4-word sentence: only the 4 live tokens are enumerated (padding embeds to the
+    mask value), so the full encoding is proved by enumeration, and the optimum is the brute-force one."""
+    from smugkit.attribution.smug.enumerate import live_units
+    from smugkit.units import make_tokens
+
+    m, v = tiny_text_cnn(2, length=30), tiny_vocab(30)
+    sentence = "bad actors not fun"
+    e = explain_text(m, sentence, vocab=v, encoding="full", ig_steps=8)
+    assert e.solution["backend"] == "enumeration" and e.status == "optimal" and e.certified
+    assert e.padding_kept == 0
+    tm = cut_at_embedding(m)
+    x = tm.embed(v.encode(sentence).ids)
+    assert live_units(x, make_tokens(x.shape), 0.0).tolist() == [0, 1, 2, 3]
+    masks = _masks(4, 30)
+    logits = tm.network(x[None] * masks[:, None, :, None]).reshape(len(masks), -1)
+    margin = logits[:, e.label] - np.delete(logits, e.label, axis=1).max(axis=1)
+    assert e.mask_size == int(masks[margin >= 0].sum(axis=1).min())

@@ -3,7 +3,9 @@
 Masks are tried by size (all ``C(n, k)`` masks of size ``k`` before size ``k + 1``), each batch in one
 float64 forward pass of the IR; the first size with a mask that keeps the label ahead by ``delta`` is the
 optimum, proved by having evaluated every smaller mask. Worth it up to about 20 bits (2**20 forward passes
-at most), where a big-M MILP over thousands of unstable ReLUs may not even close its gap.
+at most), where a big-M MILP over thousands of unstable ReLUs may not even close its gap. Only live units
+are enumerated: a unit whose input already equals the mask value (e.g. a padding token, a blank window) is
+masked or kept to the same effect, so a smallest mask never keeps it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ def _margins(net: Network, x: np.ndarray, label: int, wins: MaskUnits, mask_valu
     return z[:, label] - others.max(axis=1)
 
 
+def live_units(x: np.ndarray, wins: MaskUnits, mask_value: float) -> np.ndarray:
+    """Indices of the units whose input differs from ``mask_value`` somewhere (masking them changes x)."""
+    differs = (np.asarray(x, np.float64).reshape(-1) != mask_value).astype(np.float64)
+    return np.flatnonzero(wins.incidence().T @ differs)
+
+
 def smallest_mask(
     net: Network,
     x: np.ndarray,
@@ -41,14 +49,15 @@ def smallest_mask(
 
     Returns ``(None, k)`` when the deadline passed after every mask smaller than ``k`` was ruled out.
     """
-    n = wins.count
+    live = live_units(x, wins, mask_value)
+    n = live.size
     for k in range(n + 1):
-        combos = itertools.combinations(range(n), k)
+        combos = itertools.combinations(live.tolist(), k)
         for _ in range(0, comb(n, k), BATCH):
             if time.perf_counter() > deadline:
                 return None, k
             chunk = list(itertools.islice(combos, BATCH))
-            masks = np.zeros((len(chunk), n), dtype=int)
+            masks = np.zeros((len(chunk), wins.count), dtype=int)
             for i, c in enumerate(chunk):
                 masks[i, list(c)] = 1
             m = _margins(net, x, label, wins, mask_value, masks)

@@ -15,7 +15,7 @@ import numpy as np
 from smugkit.attribution.smug.certify import certify, model_runner
 from smugkit.attribution.smug.config import SmugConfig
 from smugkit.attribution.smug.encoding import FirstLayerInstance, first_layer_instance
-from smugkit.attribution.smug.enumerate import smallest_mask
+from smugkit.attribution.smug.enumerate import live_units, smallest_mask
 from smugkit.attribution.smug.explanation import Explanation
 from smugkit.attribution.smug.saliency import smug_base
 from smugkit.dsl.solution import Solution
@@ -201,7 +201,8 @@ def solve_and_check(
     # no incumbent: searches warm-start from a greedy mask (the full mask thinned while it stays feasible)
     name = enc.mask_var.name
     fallback, sol = None, None
-    if cfg.encoding == "full" and units.count <= cfg.enumerate_bits and cfg.num_solutions == 1:
+    few = live_units(x, units, cfg.mask_value).size <= cfg.enumerate_bits
+    if cfg.encoding == "full" and few and cfg.num_solutions == 1:
         sol = _enumerated(net, x, label, units, cfg, t + 0.5 * cfg.timeout, name)
     if cfg.encoding == "full" and sol is None:  # a valid mask before the solve: a time-out is `feasible`
         fallback = full_incumbent(net, x, label, scores, cfg, units, backend)
