@@ -63,6 +63,7 @@ def test_sessions_keep_to_the_setting(monkeypatch, no_setting):
     monkeypatch.setenv(th.ENV, "1")
     opts = make_session(_tiny_onnx()).get_session_options()
     assert (opts.intra_op_num_threads, opts.inter_op_num_threads) == (1, 1)
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     monkeypatch.delenv(th.ENV)
     assert make_session(_tiny_onnx()).get_session_options().intra_op_num_threads == 0  # onnxruntime's default
 
