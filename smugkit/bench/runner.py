@@ -12,7 +12,7 @@ import numpy as np
 
 from smugkit.attribution.smug.certify import certify, model_runner
 from smugkit.bench.suites import InstanceSpec
-from smugkit.errors import InputError
+from smugkit.errors import InputError, SolverUnavailable
 from smugkit.records import plain
 from smugkit.run import Job, JobStore, job_id, run_jobs
 from smugkit.runtime.session import OutputRunner
@@ -244,7 +244,10 @@ def run_bench(
         return plain(_run_row(p, b, r, solvers[b], timeout, seed, runners))
 
     # a crashing solver is a row made by _run_row; an instance that cannot be prepared stops the run
-    rows = run_jobs(jobs, run_one, store, errors="raise", progress=progress, desc="bench", unit="run")
+    rows = run_jobs(
+        jobs, run_one, store, errors="raise", progress=progress, desc="bench", unit="run",
+        header={"kind": "bench", "backends": list(backends), "timeout": timeout, "repeat": repeat},
+    )  # fmt: skip
     result = BenchResult(rows=rows, disagreements=find_disagreements(rows))
     result.files = write_reports(result, out)
     return result
@@ -266,6 +269,8 @@ def _run_row(
     t = time.perf_counter()
     try:
         d = solver(p, timeout, seed + r)
+    except SolverUnavailable as e:  # not installed here: a row that says so, left out of the medians
+        d = {"status": "unavailable", "message": str(e)}
     except Exception as e:  # noqa: BLE001 -- a crashing backend is a result, not the end of the run
         d = {"status": "error", "message": f"{type(e).__name__}: {e}"}
     row["wall_s"] = time.perf_counter() - t

@@ -323,12 +323,11 @@ SUMMARY_COLUMNS = (
 
 def write_summary(path: Path, rows: list[dict]) -> Path:
     """``summary.csv``: one line per item; a first ``#`` line carries the schema version and host facts."""
-    from smugkit.run.records import host_facts
+    from smugkit.run.records import csv_preamble
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    facts = " ".join(f"{k}={v}" for k, v in {"schema": SCHEMA_VERSION, **host_facts()}.items())
     with path.open("w", newline="") as fh:
-        fh.write(f"# {facts}\n")
+        fh.write(csv_preamble())
         w = csv.DictWriter(fh, fieldnames=SUMMARY_COLUMNS, extrasaction="ignore")
         w.writeheader()
         for r in rows:

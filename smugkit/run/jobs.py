@@ -62,20 +62,26 @@ def run_jobs(
     progress: bool = False,
     desc: str = "jobs",
     unit: str = "job",
+    header: dict | None = None,
 ) -> list[dict]:
     """Run ``fn`` on every job the store has not finished; return the rows of all ``jobs``, in their order.
 
     Each row is appended to the store (and fsynced) as its job finishes, so an interrupted run resumes where
     it stopped. ``errors="row"`` records a raising job as ``failed_row`` and goes on; ``"raise"`` stops.
-    A job id listed twice runs once.
+    A job id listed twice runs once. ``header`` (e.g. ``{"kind": "bench"}``): the store gets a first ``#run``
+    row with it, the schema version and the host's facts.
     """
     from smugkit.run.executors import get_executor
+    from smugkit.run.records import run_header
 
     if errors not in ("row", "raise"):
         raise ValueError(f"errors must be 'row' or 'raise', got {errors!r}")
     jobs = list(jobs)
     todo = list({j.id: j for j in jobs if j.id not in store}.values())
     ex = get_executor(executor) if isinstance(executor, str) else executor
+    if header is not None:
+        head = run_header(**header, executor=ex.name, jobs=len(jobs), todo=len(todo))
+        store.append(head.pop("job"), head)
     bar = _bar(len(jobs), len(jobs) - len(todo), progress, desc, unit)
     try:
         for job, row in ex.map(partial(_call, fn, errors), todo):
