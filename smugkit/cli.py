@@ -276,6 +276,7 @@ def cmd_backends(args) -> int:
 
 def cmd_bench(args) -> int:
     from smugkit.bench import load_suite, run_bench
+    from smugkit.run.executors import parse_executor
 
     specs = load_suite(args.suite)
     names = [b.strip() for b in args.backends.split(",") if b.strip()]
@@ -289,6 +290,7 @@ def cmd_bench(args) -> int:
         out=args.out,
         seed=args.seed,
         progress=not args.quiet,
+        executor=parse_executor(args.executor, args.workers),
     )
     print(f"wrote {', '.join(str(p) for p in result.files.values())}")
     return 3 if result.disagreements else 0
@@ -465,6 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="bench-out", help="output folder; rerunning resumes finished runs")
+    add_batch_options(p, default="serial")  # serial: runs that share no cores have comparable times
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("backends", help="list solver backends with versions and capabilities")

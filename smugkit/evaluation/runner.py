@@ -83,7 +83,8 @@ def run_evaluation(
     executor="serial",
     progress: bool = False,
 ) -> list[dict]:
-    """Run and store every (item, method) row in ``out/results.jsonl``; finished rows are not run again.
+    """Run and store every (item, method) row in ``out/results.jsonl``; finished rows are not run again,
+    failed ones (a method that raised, a worker that died) are retried once per run.
 
     The maps of the first ``n_examples`` items are kept in ``out/maps/<method>/<item>.npy`` for the figure.
     """
@@ -111,6 +112,7 @@ def run_evaluation(
         desc="evaluate",
         unit="map",
         header={"kind": "evaluate", "metrics": list(metrics), "methods": [m.label for m in methods]},
+        rerun_failed=True,
     )
 
 

@@ -171,3 +171,17 @@ def test_reference_is_killed_at_the_deadline(monkeypatch):
 def test_bad_backend_names_are_rejected_before_running(name, match):
     with pytest.raises(InputError, match=match):
         backend_solver(name)
+
+
+def test_cli_bench_on_the_local_pool(tmp_path, capsys):
+    """Bench runs are jobs of the same runner as explain and evaluate: on two workers, the same optima."""
+    path = tmp_path / "suite.json"
+    path.write_text(json.dumps([{"model": "digits_mlp8", "sample": 1, "top_k": 5, "window": 2}]))
+    argv = ["--quiet", "bench", "--suite", str(path), "--backends", "highs,z3", "--timeout", "20"]
+    assert main([*argv, "--out", str(tmp_path / "o"), "--executor", "local:2"]) == 0
+    assert "median solve s" in capsys.readouterr().out
+    rows = [json.loads(line) for line in _runs(tmp_path / "o" / "runs.jsonl")]
+    assert sorted(r["backend"] for r in rows) == ["highs", "z3"]
+    assert {r["status"] for r in rows} == {"optimal"} and len({r["objective"] for r in rows}) == 1
+    head = json.loads((tmp_path / "o" / "runs.jsonl").read_text().splitlines()[0])
+    assert head["executor"] == "local" and head["kind"] == "bench"
