@@ -70,7 +70,6 @@ def test_sessions_keep_to_the_setting(monkeypatch, no_setting):
 
 def test_highs_solves_after_the_setting_changes(monkeypatch, tmp_path, no_setting):
     """HiGHS refuses a ``threads`` option other than its scheduler's; the backend restarts the scheduler."""
-    pytest.importorskip("highspy")
     from smugkit.attribution.smug import explain
 
     model, x = tiny_model(tmp_path), inputs(1)[0]
@@ -87,7 +86,6 @@ def test_highs_solves_after_the_setting_changes(monkeypatch, tmp_path, no_settin
 
 
 def test_pool_workers_run_under_the_setting(monkeypatch, tmp_path, no_setting):
-    pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(th, "cores", lambda: 2)
     jobs = [Job(str(i), i) for i in range(4)]
     rows = [row for _, row in PoolExecutor(workers=2).map(thread_setting, jobs)]
