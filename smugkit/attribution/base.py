@@ -25,6 +25,7 @@ from smugkit.errors import InputError
 from smugkit.model import Model
 from smugkit.model.targets import model_input
 from smugkit.records import plain, versions
+from smugkit.run.records import stamped, unstamped
 
 Array = np.ndarray
 METHODS: dict[str, type[Method]] = {}
@@ -54,8 +55,8 @@ class Attribution:
 
     @classmethod
     def from_dict(cls, d: dict) -> Attribution:
-        """The record `to_dict` wrote."""
-        d = dict(d)
+        """The record `to_dict` wrote (the schema and host facts of a saved file left out)."""
+        d = unstamped(d)
         shape = d.pop("shape", None)
         values = np.asarray(d.pop("values"), dtype=np.float64)
         return cls(values=values.reshape(shape) if shape is not None else values, **d)
@@ -70,7 +71,7 @@ class Attribution:
         path = Path(path)
         if path.suffix == ".json":
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(self.to_dict()))
+            path.write_text(json.dumps(stamped(self.to_dict())))
             return {"json": path}
         path.mkdir(parents=True, exist_ok=True)
         files = {"json": path / "attribution.json", "npy": path / "attribution.npy"}
@@ -78,7 +79,7 @@ class Attribution:
         np.save(files["npy"], values)
         record = self.to_dict()
         record["values"] = files["npy"].name
-        files["json"].write_text(json.dumps(record))
+        files["json"].write_text(json.dumps(stamped(record)))
         if image is not None and pictures:
             from smugkit.attribution import visualize
 

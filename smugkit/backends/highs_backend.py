@@ -35,18 +35,25 @@ _QUIET = False
 
 _PID = os.getpid()
 
+_SCHEDULER: int | None = None  # the thread setting HiGHS's global scheduler runs under (None: its default)
+
 
 def _highspy():
     """Import highspy lazily; the first Highs() is built with stdout muted (it prints a banner).
 
     In a forked child (e.g. a portfolio member) HiGHS's thread pool, copied mid-state from the parent,
-    deadlocks the next run: the child resets the global scheduler first.
+    deadlocks the next run: the child resets the global scheduler first. So does a process whose thread
+    setting (`smugkit.threads`) changed: HiGHS refuses to run with a ``threads`` option other than its
+    scheduler's.
     """
-    global _QUIET, _PID
+    global _QUIET, _PID, _SCHEDULER
     import highspy
 
-    if os.getpid() != _PID:
-        _PID = os.getpid()
+    from smugkit.threads import threads
+
+    n = threads()
+    if os.getpid() != _PID or n != _SCHEDULER:
+        _PID, _SCHEDULER = os.getpid(), n
         highspy.Highs.resetGlobalScheduler(True)
     if not _QUIET:
         _QUIET = True
@@ -139,6 +146,8 @@ class _Model:
         h.setOptionValue("output_flag", False)
         h.setOptionValue("random_seed", int(seed))
         h.setOptionValue("mip_rel_gap", 0.0)
+        if _SCHEDULER is not None:
+            h.setOptionValue("threads", _SCHEDULER)
         R, rlo, rhi, n_d, dlo, dhi = relu_rows(c)
         self.n_total = c.n + n_d
         cost = np.zeros(self.n_total)

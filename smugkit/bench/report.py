@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from smugkit.run.records import csv_preamble, stamped
+
 COLUMNS = [
     "instance",
     "model",
@@ -39,36 +41,43 @@ COLUMNS = [
 ]
 
 
-def medians(rows: list[dict]) -> list[dict]:
-    """Per backend: runs, solved to optimality, median wall time, and speed-up against `reference`.
+#: statuses of runs that did not solve anything: left out of every median and speed-up
+NOT_RUN = ("skipped", "error", "unavailable")
 
-    ``speedup_vs_reference`` compares medians over all shared instances (time-outs count at the budget, so
-    where the reference times out it is a lower bound); ``speedup_where_reference_optimal`` is the median of
+
+def medians(rows: list[dict]) -> list[dict]:
+    """Per backend: runs, failed runs, solved to optimality, median times, and speed-up against `reference`.
+
+    Medians and speed-ups are over the runs that ran (``NOT_RUN`` rows -- a missing solver, a crash -- are
+    counted in ``failed`` and left out; time-outs stay, at the budget). ``median_solve_s`` is the median wall
+    time of the backend call. ``speedup_vs_reference`` compares medians over the shared instances (where the
+    reference timed out it is a lower bound); ``speedup_where_reference_optimal`` is the median of
     per-instance ratios over the instances the reference solved to optimality.
     """
     backends = list(dict.fromkeys(r["backend"] for r in rows))
     ref = {
         r["instance"]: r["wall_s"]
         for r in rows
-        if r["backend"] == "reference" and r.get("status") != "skipped"
+        if r["backend"] == "reference" and r.get("status") not in NOT_RUN
     }
     ref_optimal = {
         r["instance"] for r in rows if r["backend"] == "reference" and r.get("status") == "optimal"
     }
     table = []
     for b in backends:
-        mine = [r for r in rows if r["backend"] == b and r.get("status") != "skipped"]
-        if not mine:
+        tried = [r for r in rows if r["backend"] == b and r.get("status") != "skipped"]
+        if not tried:
             continue
-        wall = [r["wall_s"] for r in mine]
+        mine = [r for r in tried if r.get("status") not in NOT_RUN]
         entry = {
             "backend": b,
-            "runs": len(mine),
+            "runs": len(tried),
+            "failed": len(tried) - len(mine),
             "optimal": sum(r.get("status") == "optimal" for r in mine),
             "unproven": sum(r.get("status") == "optimal_unproven" for r in mine),
             "certified": sum(bool(r.get("certified")) for r in mine),
-            "median_build_s": float(np.median([r["build_s"] for r in mine])),
-            "median_solve_s": float(np.median(wall)),
+            "median_build_s": _median([r["build_s"] for r in mine]),
+            "median_solve_s": _median([r["wall_s"] for r in mine]),
             "median_encode_s": _median([r.get("encode_s") for r in mine]),
         }
         common = [r for r in mine if r["instance"] in ref]
@@ -93,10 +102,11 @@ def _median(values):
 
 
 def format_table(table: list[dict]) -> str:
+    """The medians as text; a last line says what the time columns hold."""
     lines = [
         (
-            f"{'backend':<22} {'runs':>5} {'optimal':>8} {'unproven':>8} {'certified':>9} {'build s':>9} {'solve s':>9} "
-            f"{'x ref':>8} {'x ref where ref optimal':>24}"
+            f"{'backend':<22} {'runs':>5} {'failed':>6} {'optimal':>8} {'unproven':>8} {'certified':>9} "
+            f"{'median build s':>14} {'median solve s':>14} {'x ref':>8} {'x ref where ref optimal':>24}"
         )
     ]
     for e in table:
@@ -105,24 +115,33 @@ def format_table(table: list[dict]) -> str:
         so_txt = f"{so:.1f} (n={e['reference_optimal_instances']})" if so is not None else "-"
         label = e["backend"] + (" (baseline)" if e["backend"] == "reference" else "")
         lines.append(
-            f"{label:<22} {e['runs']:>5} {e['optimal']:>8} {e.get('unproven', 0):>8} {e['certified']:>9} "
-            f"{e['median_build_s']:>9.4f} {e['median_solve_s']:>9.4f} "
+            f"{label:<22} {e['runs']:>5} {e.get('failed', 0):>6} {e['optimal']:>8} {e.get('unproven', 0):>8} "
+            f"{e['certified']:>9} {_num(e['median_build_s']):>14} {_num(e['median_solve_s']):>14} "
             f"{(f'{sp:.1f}' if sp is not None else '-'):>8} {so_txt:>24}"
         )
+    lines.append(
+        "(medians over the runs that ran, failed ones (missing solver, crash) left out; build s: encoding the "
+        "instance, solve s: wall time of the backend call, time-outs at the budget)"
+    )
     return "\n".join(lines)
+
+
+def _num(v: float | None) -> str:
+    return "-" if v is None else f"{v:.4f}"
 
 
 def write_reports(result, out: Path) -> dict:
     """Write CSV, JSON and plots; print the medians and any disagreement."""
     files = {"csv": out / "runs.csv", "json": out / "summary.json"}
     with files["csv"].open("w", newline="") as fh:
+        fh.write(csv_preamble())
         w = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
         w.writeheader()
         w.writerows(result.rows)
     table = medians(result.rows)
     files["json"].write_text(
         json.dumps(
-            {"medians": table, "disagreements": result.disagreements, "runs": result.rows},
+            stamped({"medians": table, "disagreements": result.disagreements, "runs": result.rows}),
             indent=1,
             default=str,
         )
@@ -145,7 +164,7 @@ def _plots(rows: list[dict], out: Path) -> dict:
     fig = Figure(figsize=(7, 4.5))
     ax = fig.add_subplot()
     for b in backends:
-        pts = [(r["bits"], r["wall_s"]) for r in rows if r["backend"] == b and r.get("status") != "skipped"]
+        pts = [(r["bits"], r["wall_s"]) for r in rows if r["backend"] == b and r.get("status") not in NOT_RUN]
         if pts:
             x, y = zip(*pts)
             ax.scatter(x, y, label=b, s=14)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
 
 from smugkit.attribution.smug.certify import certify, model_runner
 from smugkit.bench.suites import InstanceSpec
-from smugkit.errors import InputError
+from smugkit.errors import InputError, SolverUnavailable
 from smugkit.records import plain
 from smugkit.run import Job, JobStore, job_id, run_jobs
 from smugkit.runtime.session import OutputRunner
@@ -220,8 +220,14 @@ def run_bench(
     seed: int = 0,
     solvers: dict[str, Solver] | None = None,
     progress: bool = True,
+    executor="serial",
 ) -> BenchResult:
-    """Run every instance on every backend; rows go to ``out/runs.jsonl`` as they finish (resumable)."""
+    """Run every instance on every backend; rows go to ``out/runs.jsonl`` as they finish (resumable).
+
+    ``executor`` runs the (instance, backend, repeat) jobs as `smugkit.run` does for explain and evaluate:
+    ``"serial"`` (the default: runs do not share the cores, so their times compare), ``"local:N"``, Dask, Ray
+    or an executor object. Injected ``solvers`` must then be module-level functions (they are pickled).
+    """
     from smugkit.bench.report import write_reports
 
     out = Path(out)
@@ -230,24 +236,45 @@ def run_bench(
     solvers = dict(solvers or {})
     for b in backends:
         if b not in solvers:  # injected solvers need no name check
-            solvers[b] = backend_solver(b)
+            backend_solver(b)
     jobs = [Job(job_id(s.id, b, r), (s, b, r)) for s in specs for b in backends for r in range(repeat)]
-    prepared: dict[str, Prepared] = {}
-    runners: dict[int, OutputRunner] = {}
-
-    def run_one(job: Job) -> dict:
-        spec, b, r = job.payload
-        if spec.id not in prepared:
-            prepared.clear()  # keep one encoded instance in memory at a time
-            prepared[spec.id] = prepare(spec, out)
-        p = prepared[spec.id]
-        return plain(_run_row(p, b, r, solvers[b], timeout, seed, runners))
-
+    task = _BenchTask(str(out.resolve()), timeout, seed, tuple(solvers.items()))
     # a crashing solver is a row made by _run_row; an instance that cannot be prepared stops the run
-    rows = run_jobs(jobs, run_one, store, errors="raise", progress=progress, desc="bench", unit="run")
+    rows = run_jobs(
+        jobs, partial(_bench_one, task), store, executor=executor, errors="raise", progress=progress,
+        desc="bench", unit="run",
+        header={"kind": "bench", "backends": list(backends), "timeout": timeout, "repeat": repeat},
+    )  # fmt: skip
     result = BenchResult(rows=rows, disagreements=find_disagreements(rows))
     result.files = write_reports(result, out)
     return result
+
+
+@dataclass(frozen=True)
+class _BenchTask:
+    """What every bench job shares (module-level, so jobs can run in worker processes)."""
+
+    out: str
+    timeout: float
+    seed: int
+    solvers: tuple  # (name, injected solver) pairs; other backends are built by name in the worker
+
+
+_PREPARED: dict[tuple, Prepared] = {}  # in each process: the last encoded instance (one kept in memory)
+_SOLVERS: dict[str, Solver] = {}  # in each process: backend solvers by name
+
+
+def _bench_one(task: _BenchTask, job: Job) -> dict:
+    """One (instance, backend, repeat) run: the instance is encoded once per process and reused."""
+    spec, b, r = job.payload
+    key = (task.out, spec.id)
+    if key not in _PREPARED:
+        _PREPARED.clear()
+        _PREPARED[key] = prepare(spec, Path(task.out))
+    solver = dict(task.solvers).get(b)
+    if solver is None:
+        solver = _SOLVERS.get(b) or _SOLVERS.setdefault(b, backend_solver(b))
+    return plain(_run_row(_PREPARED[key], b, r, solver, task.timeout, task.seed, {}))
 
 
 def _run_row(
@@ -266,6 +293,8 @@ def _run_row(
     t = time.perf_counter()
     try:
         d = solver(p, timeout, seed + r)
+    except SolverUnavailable as e:  # not installed here: a row that says so, left out of the medians
+        d = {"status": "unavailable", "message": str(e)}
     except Exception as e:  # noqa: BLE001 -- a crashing backend is a result, not the end of the run
         d = {"status": "error", "message": f"{type(e).__name__}: {e}"}
     row["wall_s"] = time.perf_counter() - t

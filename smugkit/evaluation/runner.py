@@ -85,7 +85,8 @@ def run_evaluation(
     executor="serial",
     progress: bool = False,
 ) -> list[dict]:
-    """Run and store every (item, method) row in ``out/results.jsonl``; finished rows are not run again.
+    """Run and store every (item, method) row in ``out/results.jsonl``; finished rows are not run again,
+    failed ones (a method that raised, a worker that died) are retried once per run.
 
     The maps of the first ``n_examples`` items are kept in ``out/maps/<method>/<item>.npy`` for the figure.
     """
@@ -112,6 +113,8 @@ def run_evaluation(
         progress=progress,
         desc="evaluate",
         unit="map",
+        header={"kind": "evaluate", "metrics": list(metrics), "methods": [m.label for m in methods]},
+        rerun_failed=True,
     )
 
 
@@ -219,17 +222,20 @@ def summarise(rows: list[dict], metrics: list[str]) -> list[dict]:
 
 
 def write_table(table: list[dict], out: str | Path) -> dict[str, Path]:
-    """``table.csv`` and ``table.json`` in ``out``."""
+    """``table.csv`` and ``table.json`` in ``out``, each with the schema version and the host's facts."""
     import csv
     import json
+
+    from smugkit.run.records import csv_preamble, stamped
 
     out = Path(out)
     files = {"csv": out / "table.csv", "json": out / "table.json"}
     with files["csv"].open("w", newline="") as fh:
+        fh.write(csv_preamble())
         w = csv.DictWriter(fh, fieldnames=list(table[0]) if table else ["method", "metric"])
         w.writeheader()
         w.writerows(table)
-    files["json"].write_text(json.dumps(plain(table), indent=1))
+    files["json"].write_text(json.dumps(plain(stamped({"table": table})), indent=1))
     return files
 
 

@@ -31,6 +31,7 @@ from smugkit.run.items import Item, as_items
 from smugkit.run.jobs import Job, _call
 from smugkit.run.records import SCHEMA_VERSION, run_header, worker_tag
 from smugkit.run.store import JobStore
+from smugkit.threads import threads
 
 RESULTS = "results.jsonl"
 SUMMARY = "summary.csv"
@@ -94,7 +95,10 @@ def run_item(task: Task, job: Job) -> dict:
     """One item of a batch, in a worker: load (or reuse) the model, run, save the files, return the row."""
     t0 = time.perf_counter()
     p = job.payload
-    base = {"item": job.id, "source": p["source"], "true_label": p["label"], "worker": worker_tag()}
+    base = {
+        "item": job.id, "source": p["source"], "true_label": p["label"], "worker": worker_tag(),
+        "threads": threads(),
+    }  # fmt: skip
     if p["error"] is not None:
         return {**base, "status": "error", "error": p["error"], "input_error": True}
     row, result, image = (_explain if task.kind == "explain" else _attribute)(task, p["x"])
@@ -319,12 +323,11 @@ SUMMARY_COLUMNS = (
 
 def write_summary(path: Path, rows: list[dict]) -> Path:
     """``summary.csv``: one line per item; a first ``#`` line carries the schema version and host facts."""
-    from smugkit.run.records import host_facts
+    from smugkit.run.records import csv_preamble
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    facts = " ".join(f"{k}={v}" for k, v in {"schema": SCHEMA_VERSION, **host_facts()}.items())
     with path.open("w", newline="") as fh:
-        fh.write(f"# {facts}\n")
+        fh.write(csv_preamble())
         w = csv.DictWriter(fh, fieldnames=SUMMARY_COLUMNS, extrasaction="ignore")
         w.writeheader()
         for r in rows:

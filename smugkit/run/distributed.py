@@ -1,8 +1,10 @@
 """Dask and Ray executors (the ``[dist]`` extra, imported only when one is used).
 
-With no address each starts a local cluster of ``workers`` single-threaded processes and stops it on
-`close`; with an address it joins the running scheduler (Dask: ``tcp://host:8786``; Ray: ``auto`` or
-``ray://host:10001``). A job whose worker died is retried once by the scheduler, then recorded as a failed row.
+With no address each starts a local cluster of ``workers`` processes, each keeping to ``cores // workers``
+threads as the local pool's do (`smugkit.threads`), and stops it on `close`; with an address it joins the
+running scheduler (Dask: ``tcp://host:8786``; Ray: ``auto`` or ``ray://host:10001``), whose workers keep the
+``SMUGKIT_THREADS`` they were started with. A job whose worker died is retried once by the scheduler, then
+recorded as a failed row.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from smugkit.errors import InputError, SmugkitError
 from smugkit.run.jobs import Job
 from smugkit.run.pool import default_workers
+from smugkit.threads import per_worker, thread_env
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach a given scheduler before giving up
 
@@ -53,8 +56,9 @@ class DaskExecutor:
             n = default_workers() if workers is None else workers
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
                 raise InputError(f"dask executor: workers must be a positive integer, got {workers!r}")
+            env = {"env": thread_env(per_worker(n))} if processes else {}  # as the local pool's workers
             self.cluster = LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None
+                n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None, **env
             )
             self.client = Client(self.cluster)
 
@@ -102,7 +106,8 @@ class RayExecutor:
         if self.started:
             opts = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
             if not address:
-                opts["num_cpus"] = default_workers() if workers is None else int(workers)
+                opts["num_cpus"] = n = default_workers() if workers is None else int(workers)
+                opts["runtime_env"] = {"env_vars": thread_env(per_worker(n))}  # as the local pool's workers
             try:
                 ray.init(address=address or None, **opts)
             except (ConnectionError, RuntimeError, ValueError) as e:

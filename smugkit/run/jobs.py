@@ -62,20 +62,30 @@ def run_jobs(
     progress: bool = False,
     desc: str = "jobs",
     unit: str = "job",
+    header: dict | None = None,
+    rerun_failed: bool = False,
 ) -> list[dict]:
     """Run ``fn`` on every job the store has not finished; return the rows of all ``jobs``, in their order.
 
     Each row is appended to the store (and fsynced) as its job finishes, so an interrupted run resumes where
     it stopped. ``errors="row"`` records a raising job as ``failed_row`` and goes on; ``"raise"`` stops.
-    A job id listed twice runs once.
+    A job id listed twice runs once. ``rerun_failed``: a job whose stored row failed (status ``error`` or
+    ``timeout``) runs again, once per run, instead of being skipped. ``header`` (e.g. ``{"kind": "bench"}``): the store gets a first ``#run``
+    row with it, the schema version and the host's facts.
     """
     from smugkit.run.executors import get_executor
+    from smugkit.run.records import run_header
 
     if errors not in ("row", "raise"):
         raise ValueError(f"errors must be 'row' or 'raise', got {errors!r}")
     jobs = list(jobs)
-    todo = list({j.id: j for j in jobs if j.id not in store}.values())
+    todo = list(
+        {j.id: j for j in jobs if j.id not in store or (rerun_failed and _failed(store.get(j.id)))}.values()
+    )
     ex = get_executor(executor) if isinstance(executor, str) else executor
+    if header is not None:
+        head = run_header(**header, executor=ex.name, jobs=len(jobs), todo=len(todo))
+        store.append(head.pop("job"), head)
     bar = _bar(len(jobs), len(jobs) - len(todo), progress, desc, unit)
     try:
         for job, row in ex.map(partial(_call, fn, errors), todo):
@@ -84,6 +94,13 @@ def run_jobs(
     finally:
         bar.close()
     return [store.get(j.id) for j in jobs]
+
+
+FAILED = ("error", "timeout")  # statuses of a job that did not finish its work
+
+
+def _failed(row: dict | None) -> bool:
+    return row is not None and row.get("status") in FAILED
 
 
 def _bar(total: int, done: int, enabled: bool, desc: str, unit: str):

@@ -9,7 +9,6 @@ pool of one worker, then recorded as failed rows, and every other unfinished job
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import pickle
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -17,6 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from smugkit.errors import InputError
 from smugkit.run.jobs import Job
+from smugkit.threads import cores, per_worker, set_threads
 
 #: modules a forkserver imports once, so each worker starts without re-importing them
 PRELOAD = ["numpy", "onnxruntime", "smugkit.run.batch", "smugkit.attribution.smug", "smugkit.frontends"]
@@ -24,20 +24,10 @@ PRELOAD = ["numpy", "onnxruntime", "smugkit.run.batch", "smugkit.attribution.smu
 _started = None  # in a worker: the queue it reports each job id on, before running it
 
 
-def _init_worker(started) -> None:
+def _init_worker(started, threads: int | None) -> None:
     global _started
     _started = started
-    _one_thread_each()
-
-
-def _one_thread_each() -> None:
-    """One worker per core: BLAS keeps to one thread in each, so the workers do not oversubscribe the cores
-    (threadpoolctl, when installed; dask does the same for its workers through OMP_NUM_THREADS)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1)
+    set_threads(threads)
 
 
 def _run_in_worker(call: Callable[[Job], dict], job: Job) -> dict:
@@ -61,23 +51,29 @@ _NO_START = (
 
 def default_workers() -> int:
     """One worker per core this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return cores()
 
 
 class PoolExecutor:
-    """Runs jobs on ``workers`` local processes; a job whose worker died is retried once, on its own."""
+    """Runs jobs on ``workers`` local processes; a job whose worker died is retried once, on its own.
+
+    Each worker keeps to ``threads`` threads (`smugkit.threads`); by default ``cores // workers`` when there
+    are several workers (they would otherwise oversubscribe the cores), the libraries' own default for one.
+    """
 
     name = "local"
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, threads: int | None | str = "auto") -> None:
         if workers is None:
             workers = default_workers()
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise InputError(f"local executor: workers must be a positive integer, got {workers!r}")
         self.workers = workers
+        self.threads = per_worker(workers) if threads == "auto" else threads
+        if self.threads is not None and (
+            isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1
+        ):
+            raise InputError(f"local executor: threads must be a positive integer or None, got {threads!r}")
 
     def map(self, call: Callable[[Job], dict], jobs: Sequence[Job]) -> Iterator[tuple[Job, dict]]:
         """Yield ``(job, call(job))`` as each job finishes, in completion order.
@@ -115,7 +111,10 @@ class PoolExecutor:
         ctx = _context()
         q = ctx.SimpleQueue()
         pool = ProcessPoolExecutor(
-            max_workers=min(workers, len(batch)), mp_context=ctx, initializer=_init_worker, initargs=(q,)
+            max_workers=min(workers, len(batch)),
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(q, self.threads),
         )
         broken = False
         try:

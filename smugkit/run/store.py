@@ -14,11 +14,17 @@ def _job_field(row: dict) -> str:
     return row["job"]
 
 
+def _header_id(row: dict) -> str | None:
+    job = row.get("job")
+    return job if isinstance(job, str) and job.startswith("#") else None
+
+
 class JobStore:
     """Finished rows by job id, backed by ``path`` (JSONL); a later row for the same id replaces an earlier.
 
     ``key`` gives the job id of a stored row; by default rows carry it in a ``"job"`` field, which
     :meth:`append` adds. With a custom ``key`` (ids derived from row fields) rows are written unchanged.
+    Rows whose id starts with ``#`` (a run's header: schema and host facts) always carry it in ``"job"``.
     """
 
     def __init__(self, path: str | Path, key: Callable[[dict], str] | None = None) -> None:
@@ -42,7 +48,7 @@ class JobStore:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
                 raise InputError(f"{self.path}:{n}: not a JSON row ({e.msg}); the job log is damaged") from e
-            self.rows[self.key(row)] = row
+            self.rows[_header_id(row) or self.key(row)] = row
         if good < len(data):
             with self.path.open("r+b") as fh:
                 fh.truncate(good)
@@ -59,7 +65,7 @@ class JobStore:
 
     def append(self, job_id: str, row: dict) -> dict:
         """Write ``row`` as one line and fsync it before returning, so a finished job survives any interruption."""
-        if self._adds_id:
+        if self._adds_id or job_id.startswith("#"):
             row = {"job": job_id, **row}
         elif self.key(row) != job_id:
             raise ValueError(f"row is keyed {self.key(row)!r}, not by its job id {job_id!r}")

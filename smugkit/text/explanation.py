@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from smugkit.records import plain
+from smugkit.run.records import stamped, unstamped
 
 ARRAY_FIELDS = ("ids", "mask_bits", "saliency_base", "saliency")
 
@@ -85,7 +86,7 @@ class TextExplanation:
 
     @classmethod
     def from_dict(cls, d: dict) -> TextExplanation:
-        d = dict(d)
+        d = unstamped(d)
         for k in ARRAY_FIELDS:
             d[k] = np.asarray(d[k], dtype=np.int64 if k == "ids" else np.float64)
         return cls(**d)
@@ -97,7 +98,7 @@ class TextExplanation:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         files = {"json": folder / "explanation.json", "html": folder / "explanation.html"}
-        files["json"].write_text(json.dumps(self.to_dict()))
+        files["json"].write_text(json.dumps(stamped(self.to_dict())))
         files["html"].write_text(html_page(self))
         return files
 

@@ -69,7 +69,7 @@ def test_wrong_backend_is_flagged(smoke, tmp_path):
 
 def test_resume_skips_finished_runs(smoke):
     out, result = smoke
-    lines = (out / "runs.jsonl").read_text().count("\n")
+    runs = _runs(out / "runs.jsonl")
 
     def must_not_run(p, timeout, seed):
         raise AssertionError("a finished run was run again")
@@ -82,8 +82,13 @@ def test_resume_skips_finished_runs(smoke):
         progress=False,
         solvers={"highs": must_not_run, "z3": must_not_run, "reference": must_not_run},
     )
-    assert (out / "runs.jsonl").read_text().count("\n") == lines
+    assert _runs(out / "runs.jsonl") == runs  # only a new run header was added
     assert len(again.rows) == len(result.rows)
+
+
+def _runs(log) -> list[str]:
+    """The rows of a runs.jsonl that are runs (not a run's ``#run`` header)."""
+    return [line for line in log.read_text().splitlines() if not line.startswith('{"job": "#')]
 
 
 def test_crashing_backend_becomes_a_row(tmp_path):
@@ -129,7 +134,7 @@ def test_cli_bench(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "highs" in out and "cvc5" in out and (tmp_path / "o" / "runs.csv").exists()
-    rows = [json.loads(line) for line in (tmp_path / "o" / "runs.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in _runs(tmp_path / "o" / "runs.jsonl")]
     hybrid = [r for r in rows if r["backend"] == "highs+z3"]
     assert len(hybrid) == 1 and hybrid[0]["status"] == "optimal"
     assert len({r["objective"] for r in rows}) == 1  # all three agree on the optimum
@@ -166,3 +171,17 @@ def test_reference_is_killed_at_the_deadline(monkeypatch):
 def test_bad_backend_names_are_rejected_before_running(name, match):
     with pytest.raises(InputError, match=match):
         backend_solver(name)
+
+
+def test_cli_bench_on_the_local_pool(tmp_path, capsys):
+    """Bench runs are jobs of the same runner as explain and evaluate: on two workers, the same optima."""
+    path = tmp_path / "suite.json"
+    path.write_text(json.dumps([{"model": "digits_mlp8", "sample": 1, "top_k": 5, "window": 2}]))
+    argv = ["--quiet", "bench", "--suite", str(path), "--backends", "highs,z3", "--timeout", "20"]
+    assert main([*argv, "--out", str(tmp_path / "o"), "--executor", "local:2"]) == 0
+    assert "median solve s" in capsys.readouterr().out
+    rows = [json.loads(line) for line in _runs(tmp_path / "o" / "runs.jsonl")]
+    assert sorted(r["backend"] for r in rows) == ["highs", "z3"]
+    assert {r["status"] for r in rows} == {"optimal"} and len({r["objective"] for r in rows}) == 1
+    head = json.loads((tmp_path / "o" / "runs.jsonl").read_text().splitlines()[0])
+    assert head["executor"] == "local" and head["kind"] == "bench"

@@ -48,8 +48,9 @@ def test_a_rerun_resumes_and_runs_only_new_items(model, tmp_path, monkeypatch):
     second = evaluate_methods(model, more, ["gradient"], ["sparseness"], tmp_path, pictures=False)
     assert len(calls) == 2  # items 3 and 4 only
     assert second["rows"][:3] == first["rows"]
-    lines = (tmp_path / "results.jsonl").read_text().splitlines()
-    assert len(lines) == 5 and all(json.loads(x)["method"] == "gradient" for x in lines)
+    rows = [json.loads(x) for x in (tmp_path / "results.jsonl").read_text().splitlines()]
+    rows = [r for r in rows if not r["job"].startswith("#")]  # each run's header: schema and host facts
+    assert len(rows) == 5 and all(r["method"] == "gradient" for r in rows)
 
 
 def test_undefined_values_are_counted_not_averaged(model, tmp_path):
@@ -134,3 +135,32 @@ def test_failed_jobs_are_counted_in_the_table():
     ]
     (row,) = summarise(rows, ["sparseness"])
     assert row["method"] == "ig" and row["n"] == 1 and row["failed_items"] == 1 and row["mean"] == 0.5
+
+
+def test_a_rerun_retries_failed_jobs_once(model, tmp_path, monkeypatch):
+    from smugkit.evaluation import runner
+
+    data = load_data(None, model.network, model_name="digits_cnn8", n=3)
+    real, calls, broken = runner._attribute, [], {1}
+
+    def flaky(m, x, spec):
+        item = next(i for i in range(len(data)) if np.array_equal(data.x[i], x))
+        calls.append(item)
+        if item in broken:
+            raise RuntimeError(f"item {item} is broken")
+        return real(m, x, spec)
+
+    monkeypatch.setattr(runner, "_attribute", flaky)
+    first = evaluate_methods(model, data, ["gradient"], ["sparseness"], tmp_path, pictures=False)
+    assert [r.get("status") for r in first["rows"]] == [None, "error", None] and calls == [0, 1, 2]
+    calls.clear()
+    again = evaluate_methods(model, data, ["gradient"], ["sparseness"], tmp_path, pictures=False)
+    assert calls == [1] and again["rows"][1]["status"] == "error"  # retried once, finished items skipped
+    calls.clear()
+    broken.clear()
+    fixed = evaluate_methods(model, data, ["gradient"], ["sparseness"], tmp_path, pictures=False)
+    assert calls == [1] and "status" not in fixed["rows"][1]
+    assert fixed["rows"][1]["metrics"]["sparseness"] is not None and fixed["table"][0]["n"] == 3
+    calls.clear()
+    evaluate_methods(model, data, ["gradient"], ["sparseness"], tmp_path, pictures=False)
+    assert calls == []  # nothing failed: nothing runs

@@ -36,3 +36,13 @@ def flaky(job: Job) -> dict:
     if job.payload == -2:
         os._exit(3)  # a worker dying mid-job (a solver crash, the OOM killer)
     return double(job)
+
+
+def thread_setting(job: Job) -> dict:
+    """The thread setting of the process running the job, and the BLAS threads it has."""
+    from threadpoolctl import threadpool_info
+
+    from smugkit.threads import threads
+
+    blas = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+    return {"status": "ok", "threads": threads(), "blas": blas}

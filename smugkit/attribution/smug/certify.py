@@ -10,17 +10,33 @@ from smugkit.errors import ModelError
 from smugkit.ir import Network
 from smugkit.model.targets import softmax
 from smugkit.runtime.session import OutputRunner
+from smugkit.threads import threads
 
 #: relative float32 tolerance for a threshold that the exact (float64) encoding meets with equality
 FLOAT32_TOL = 1e-5
 
 
+_RUNNERS: dict[tuple, tuple] = {}  # (id of the ONNX model, tensors) -> (that model, its runner); a few kept
+
+
 def model_runner(net: Network, tensors: list[str]) -> OutputRunner:
-    """onnxruntime on the ONNX model the network was loaded from, also returning ``tensors``."""
+    """onnxruntime on the ONNX model the network was loaded from, also returning ``tensors``.
+
+    The runner is kept for the next explanation of the same model (a new session costs about as much as
+    certifying); the cache holds the model itself, so its id stays its own while cached.
+    """
     original = net.origin.model
     if original is None:
         raise ModelError("network was not loaded from ONNX; cannot certify with onnxruntime")
-    return OutputRunner(original, net.input.name, net.input.shape, tensors, label=str(net.origin.source))
+    key = (id(original), net.input.name, tuple(net.input.shape), tuple(tensors), threads())
+    hit = _RUNNERS.get(key)
+    if hit is not None and hit[0] is original:
+        return hit[1]
+    runner = OutputRunner(original, net.input.name, net.input.shape, tensors, label=str(net.origin.source))
+    while len(_RUNNERS) >= 4:
+        _RUNNERS.pop(next(iter(_RUNNERS)))
+    _RUNNERS[key] = (original, runner)
+    return runner
 
 
 @dataclass

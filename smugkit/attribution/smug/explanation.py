@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from smugkit.records import plain
+from smugkit.run.records import stamped, unstamped
 
 ARRAY_FIELDS = ("mask_bits", "mask_plane", "saliency_base", "saliency", "image")
 NPZ_KEY = "arrays_file"  # in a saved JSON record: the npz file holding the arrays it refers to
@@ -84,7 +85,7 @@ class Explanation:
 
     @classmethod
     def from_dict(cls, d: dict) -> Explanation:
-        d = dict(d)
+        d = unstamped(d)
         for k in ARRAY_FIELDS:
             d[k] = np.asarray(d[k], dtype=np.float64)
         return cls(**d)
@@ -104,7 +105,7 @@ class Explanation:
         record["mask_bits"] = np.rint(bits).astype(int).tolist() if np.all(bits == np.rint(bits)) else bits
         record[NPZ_KEY] = files["npz"].name
         np.savez_compressed(files["npz"], **arrays)
-        files["json"].write_text(json.dumps(plain(record)))
+        files["json"].write_text(json.dumps(plain(stamped(record))))
         if pictures:
             files["saliency"] = png.write_png(
                 folder / "saliency.png", png.heatmap_rgb(self.saliency, self.image)
