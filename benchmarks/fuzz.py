@@ -1,6 +1,7 @@
 """Fuzz the ONNX frontend: mutated zoo and shared third-party models through `load_model` and a forward pass.
 
     python benchmarks/fuzz.py --cases 300 --seed 0            # prints one line per non-typed outcome + a tally
+    python benchmarks/fuzz.py --cases 5000 --progress 500     # plus a running tally every 500 cases
 
 Each case runs in a forked child with a memory cap and a deadline (tests/fuzz/mutate.py). The last line reads
 ``fuzz: N cases, U untyped, C crashes, H hangs, M memory`` and the exit code is 1 when any of those is non-zero.
@@ -16,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fuzz.mutate import OUTCOMES, cases, run_case
+from tests.fuzz.mutate import OUTCOMES, SHARED, iter_cases, run_case
 
 
 def main() -> int:
@@ -25,16 +26,22 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seconds", type=float, default=60.0, help="deadline per case")
     ap.add_argument("--zoo-only", action="store_true", help="mutate only the bundled zoo models")
+    ap.add_argument("--models", type=Path, default=SHARED, help="folder of third-party models to mutate too")
+    ap.add_argument("--progress", type=int, default=0, help="print a running tally every this many cases")
     a = ap.parse_args()
     t0 = time.perf_counter()
     tally: collections.Counter = collections.Counter()
     by_mutation: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-    for case in cases(a.cases, a.seed, shared=not a.zoo_only):
+    for case in iter_cases(a.cases, a.seed, shared=not a.zoo_only, models=a.models):
         outcome, detail = run_case(case.data, a.seconds)
         tally[outcome] += 1
         by_mutation[case.mutation.split("+")[0]][outcome] += 1
         if outcome not in ("typed", "ran"):
             print(f"{outcome:8s} #{case.index} {case.seed_model} [{case.mutation}] {detail}", flush=True)
+        done = case.index + 1
+        if a.progress and done % a.progress == 0 and done < a.cases:
+            counts = ", ".join(f"{tally[o]} {o}" for o in OUTCOMES)
+            print(f"... {done} cases in {time.perf_counter() - t0:.0f} s: {counts}", flush=True)
     print(f"\n{'first mutation':16s}" + "".join(f"{o:>9s}" for o in OUTCOMES))
     for mut in sorted(by_mutation):
         print(f"{mut:16s}" + "".join(f"{by_mutation[mut][o]:9d}" for o in OUTCOMES))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from smugkit.guard import check_shape
 from smugkit.ir.base import Array, Op, affine_bounds, register, unbroadcast
 
 
@@ -173,6 +174,7 @@ class Conv(Op, Spatial2D):
             self._pad(x4), self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]
         )
         b, c, oh, ow, kh, kw = cols.shape
+        check_shape(cols.shape, f"the im2col windows of Conv {self.name!r}", itemsize=x4.dtype.itemsize)
         m = w4.shape[0]
         # im2col as one batched matmul (BLAS): (b, g, oh*ow, c/g*kh*kw) @ (g, c/g*kh*kw, m/g)
         cols = cols.reshape(b, g, c // g, oh, ow, kh, kw).transpose(0, 1, 3, 4, 2, 5, 6)
