@@ -12,9 +12,13 @@ within a fraction of a second (plus process start-up of a forked check); the tab
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from smugkit.attribution.smug.pipeline import encode
 from smugkit.backends import available_backends, solve
@@ -22,18 +26,7 @@ from smugkit.dsl import Problem
 from smugkit.frontends import load_model
 from smugkit.units import detect_layout, make_windows
 from smugkit.zoo import model_path, sample_inputs
-
-
-def dense_problem(n: int = 150, k: int = 80, seed: int = 0) -> Problem:
-    """k dense rows over n mask bits: each kept neuron needs 80% of its full-mask activation."""
-    rng = np.random.default_rng(seed)
-    C = rng.normal(size=(k, n)) * rng.uniform(0.1, 1, size=n)
-    C[C.sum(axis=1) < 0] *= -1
-    p = Problem("dense")
-    m = p.binary("m", n)
-    p.add(C @ m >= 0.8 * C.sum(axis=1))
-    p.minimize(m.sum())
-    return p
+from tests.backends.hard import dense_problem  # shared with tests/backends/test_overshoot.py
 
 
 def full_cnn_problem() -> Problem:
