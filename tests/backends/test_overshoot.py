@@ -26,7 +26,9 @@ def test_time_out_returns_the_best_mask_within_the_margin(backend):
     t0 = time.perf_counter()
     sol = solve(dense_problem(), backend=backend, timeout=BUDGET)
     elapsed = time.perf_counter() - t0
-    assert elapsed <= BUDGET + MARGIN, f"{backend} returned {elapsed - BUDGET:.1f} s past a {BUDGET:g} s budget"
+    assert elapsed <= BUDGET + MARGIN, (
+        f"{backend} returned {elapsed - BUDGET:.1f} s past a {BUDGET:g} s budget"
+    )
     assert sol.status in ("feasible", "unknown", "optimal", "optimal_unproven")
     assert sol.has_assignment, f"{backend}: no mask after the time-out ({sol.status}: {sol.message})"
     m = np.rint(sol["m"]).astype(int)
