@@ -268,6 +268,7 @@ class HighsBackend(Backend):
         native_optimization=True, incremental=False, exact_arithmetic=False, strategies=("native",)
     )
     default_strategy = "native"
+    own_relaxation = True
 
     def version(self) -> str:
         try:

@@ -220,7 +220,8 @@ def explain(
             active.size,
             encoding,
             fallback=not _from_solver(sol, mask_var.name, bits),
-        ),
+        )
+        + bound_note(sol),
     )
 
 
@@ -261,6 +262,16 @@ def honesty_notes(
             f"active on the input), not the label"
         )
     return notes
+
+
+def bound_note(sol) -> list[str]:
+    """Where the lower bound comes from when the solver proved none itself (`backends/relaxation.py`)."""
+    msg = getattr(sol, "message", "") or ""
+    for part in msg.split("; "):
+        if part.startswith("lower bound from "):
+            source = part.removeprefix("lower bound from ").split(" (")[0]
+            return [f"the lower bound comes from {source}, computed after the solver stopped at its budget"]
+    return []
 
 
 _MODELS: dict[tuple, Model] = {}
