@@ -188,6 +188,12 @@ class Conv(Op, Spatial2D):
     def forward(self, x: Array) -> Array:
         return self._conv(x, self.weight, self.bias)
 
+    def scratch_size(self, in_shapes, out_shape) -> int:
+        """The im2col windows: every output position times the input channels times the kernel."""
+        kh, kw = self.attrs["kernel"]
+        out = int(np.prod(out_shape, dtype=object))
+        return out // max(1, int(out_shape[1])) * int(in_shapes[0][1]) * int(kh) * int(kw)
+
     def vjp(self, xs, y, gy):
         x4, lead = self._to4(xs[0])
         gy4, _ = self._to4(gy)
