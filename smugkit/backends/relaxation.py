@@ -62,9 +62,6 @@ def lp_bound(c: Compiled, w: np.ndarray, seconds: float) -> int | None:
     from scipy.optimize import linprog
 
     A_ub, b_ub, A_eq, b_eq = _rows_le(c)
-    bounds = np.column_stack([c.lb, c.ub]).astype(object)
-    bounds[~np.isfinite(c.lb), 0] = None
-    bounds[~np.isfinite(c.ub), 1] = None
     try:
         res = linprog(
             w,
@@ -72,7 +69,7 @@ def lp_bound(c: Compiled, w: np.ndarray, seconds: float) -> int | None:
             b_ub=b_ub if A_ub.shape[0] else None,
             A_eq=A_eq if A_eq.shape[0] else None,
             b_eq=b_eq if A_eq.shape[0] else None,
-            bounds=[tuple(r) for r in bounds],
+            bounds=np.column_stack([c.lb, c.ub]),
             method="highs",
             options={"time_limit": max(0.05, seconds), "presolve": True},
         )
