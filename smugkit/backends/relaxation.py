@@ -1,7 +1,8 @@
 """A valid lower bound for a minimisation the solver left without one: the LP relaxation, or a row cover bound.
 
 An SMT solver stopped at its budget proves nothing about the optimum (its bound stays at the a-priori 0).
-Two cheap bounds fill the gap for linear problems (no ReLU terms) with an integral objective:
+Two cheap bounds fill the gap for problems with an integral objective (ReLU terms enter the LP as their
+triangle relaxation over the pre-activation bounds):
 
 - the LP relaxation (HiGHS through scipy). Its floats are not trusted as they are: the row duals ``λ`` only
   choose a Lagrangian bound ``Σ_j min_{x_j} d_j x_j - λ·b`` with ``d = c + Aᵀλ``, which holds for *any* ``λ``
@@ -30,13 +31,14 @@ if TYPE_CHECKING:
 #: relative size of the float-rounding margin (a dot product of n terms errs by at most n * 1.1e-16 of its
 #: absolute sum; 1e-9 covers n up to about 9 million terms)
 ROUNDING = 1e-9
+RELU_LP_COLUMNS = 4096  # problems with ReLU terms get the LP only up to this many columns
 LP = "the LP relaxation (dual-checked)"
 COVER = "a row cover bound"
 
 
 def _weights(c: Compiled, spec: ObjectiveSpec) -> np.ndarray | None:
     """The minimised form's integer weights per column, or None when the form is not an integral linear one."""
-    if c.relus or not spec.integral or not spec.cols.size:
+    if not spec.integral or not spec.cols.size:
         return None
     if not c.integral[spec.cols].all() or max(abs(int(a)) for a in spec.coefs) >= 2**52:
         return None
@@ -45,10 +47,32 @@ def _weights(c: Compiled, spec: ObjectiveSpec) -> np.ndarray | None:
     return w
 
 
-def _rows_le(c: Compiled) -> tuple[sp.csr_matrix, np.ndarray, sp.csr_matrix, np.ndarray]:
-    """``A_ub x <= b_ub`` (strict rows relaxed) and ``A_eq x = b_eq``."""
+def _rows_le(c: Compiled, relus: bool = True) -> tuple[sp.csr_matrix, np.ndarray, sp.csr_matrix, np.ndarray]:
+    """``A_ub x <= b_ub`` (strict rows relaxed, ReLUs as triangles unless ``relus`` is off) and ``A_eq x = b_eq``."""
     eq = c.sense == 2
-    return c.A[~eq], c.b[~eq], c.A[eq], c.b[eq]
+    A, b = [c.A[~eq]], [c.b[~eq]]
+    for r in c.relus if relus else []:
+        tri_A, tri_b = _triangle(r, c.n)
+        A.append(tri_A)
+        b.append(tri_b)
+    return sp.vstack(A, format="csr"), np.concatenate(b), c.A[eq], c.b[eq]
+
+
+def _triangle(r, n: int) -> tuple[sp.csr_matrix, np.ndarray]:
+    """The LP relaxation of ``y = max(z, 0)``, ``z = R x + r`` with ``lo <= z <= hi``, as ``<=`` rows:
+    ``y >= 0``, ``y >= z``, and ``y <= s (z - lo)`` with ``s = hi / (hi - lo)`` (``y <= z`` when ``lo >= 0``,
+    ``y <= 0`` when ``hi <= 0``). The slope is rounded up a little: a looser row, never a wrong one."""
+    k = r.out.size
+    Y = sp.csr_matrix((np.ones(k), (np.arange(k), r.out)), shape=(k, n))
+    R = sp.csr_matrix(r.R)
+    lo, hi = np.asarray(r.lo, float), np.asarray(r.hi, float)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    s = np.where(lo >= 0, 1.0, np.where(hi <= 0, 0.0, hi / span * (1 + 1e-9)))
+    shift = np.where(lo >= 0, 0.0, -lo)  # y <= s (z + shift); at lo >= 0 this is y <= z exactly
+    S = sp.diags(s)
+    rows = sp.vstack([-Y, R - Y, Y - S @ R], format="csr")
+    rhs = np.concatenate([np.zeros(k), -r.r, s * (r.r + shift)])
+    return rows, rhs
 
 
 def _ceil(value: float, margin: float) -> int | None:
@@ -110,7 +134,7 @@ def cover_bound(c: Compiled, w: np.ndarray) -> int | None:
     obj = w > 0
     if not obj.any() or np.any(w < 0) or np.any(c.lb[obj] != 0) or np.any(c.ub[obj] != 1):
         return None
-    A_ub, b_ub, A_eq, b_eq = _rows_le(c)
+    A_ub, b_ub, A_eq, b_eq = _rows_le(c, relus=False)  # a ReLU's rows hold no objective column
     G = sp.vstack([-A_ub, -A_eq, A_eq]).tocsr()
     t = np.concatenate([-b_ub, -b_eq, b_eq])
     best = 0
@@ -157,7 +181,8 @@ def fill_lower_bound(ctx: SolveContext, res: SearchResult, weak_only: bool = Fal
     t0 = time.perf_counter()
     seconds = min(2.0, max(0.25, 0.1 * (ctx.timeout or 10.0)))
     found = [(b, COVER) for b in [cover_bound(c, w)] if b is not None]
-    lp = lp_bound(c, w, seconds)
+    # the triangle LP of a whole network does not finish in seconds (digits_cnn28, 8704 columns: > 20 s)
+    lp = lp_bound(c, w, seconds) if not c.relus or c.n <= RELU_LP_COLUMNS else None
     if lp is not None:
         found.append((lp, LP))
     if not found:

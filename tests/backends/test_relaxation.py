@@ -62,15 +62,29 @@ def test_any_nonnegative_dual_gives_a_valid_bound():
         assert b is None or b <= best
 
 
-def test_relu_problems_get_no_relaxation_bound():
-    p = Problem("relu")
-    x = p.real("x", 2, lb=-1, ub=1)
-    m = p.binary("m", 2)
-    y = relu(x.sum() - 1, name="y")
-    p.add(y + m.sum() >= 1)
+def _tiny_relu(seed: int, n: int = 8, h: int = 5):
+    """A one-hidden-layer network on a 0/1 mask: the output must stay above a threshold."""
+    rng = np.random.default_rng(seed)
+    W, bias, u = rng.normal(size=(h, n)), rng.normal(size=h) * 0.5, rng.normal(size=h)
+    full = u @ np.maximum(W @ np.ones(n) + bias, 0)
+    t = 0.6 * full if full > 0 else full - 1.0
+    p = Problem(f"relu{seed}")
+    m = p.binary("m", n)
+    y = relu(W @ m + bias, name="y")
+    p.add(u @ y >= t)
     p.minimize(m.sum())
+    X = np.array(list(itertools.product((0, 1), repeat=n)))
+    out = np.maximum(X @ W.T + bias, 0) @ u
+    return p, int(X[out >= t - 1e-9].sum(axis=1).min())
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_relu_triangle_bound_never_exceeds_the_brute_force_optimum(seed):
+    p, best = _tiny_relu(seed)
     c = p.compile()
-    assert _weights(c, objective_spec(c)) is None
+    weights = _weights(c, objective_spec(c))
+    lp = lp_bound(c, weights, 5.0)
+    assert lp is not None and 0 <= lp <= best, (lp, best)
 
 
 def test_an_smt_time_out_reports_the_lp_bound_and_its_source():
