@@ -172,8 +172,8 @@ def fill_lower_bound(ctx: SolveContext, res: SearchResult, weak_only: bool = Fal
     spec, c = ctx.spec, ctx.compiled
     if spec is None or res.status not in ("feasible", "unknown"):
         return res
-    trivial = spec.lower if spec.lower is not None else 0
-    if weak_only and res.lower is not None and res.lower > trivial:
+    known = [b for b in (res.lower, spec.lower) if b is not None]  # the solver's and the a-priori bound
+    if weak_only and res.lower is not None and (spec.lower is None or res.lower > spec.lower):
         return res
     w = _weights(c, spec)
     if w is None:
@@ -190,9 +190,9 @@ def fill_lower_bound(ctx: SolveContext, res: SearchResult, weak_only: bool = Fal
     bound, source = max(found, key=lambda f: f[0])
     if res.value is not None and bound > res.value:
         return res  # cannot happen for a valid bound; never report a bound above a checked solution
-    if res.lower is not None and bound <= max(res.lower, trivial):
+    if known and bound <= max(known):
         return res
-    res.lower = max(bound, trivial)
+    res.lower = bound
     res.message = join_messages(
         res.message, f"lower bound from {source} ({time.perf_counter() - t0:.2f} s after the solve)"
     )

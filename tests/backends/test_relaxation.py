@@ -49,6 +49,23 @@ def test_bounds_never_exceed_the_brute_force_optimum(seed):
     assert lp >= 1  # every draw needs some bits: the bound says something
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_integer_columns_and_negative_weights(seed):
+    """Columns in [-2, 3] and weights of both signs: the bound may be negative and still holds."""
+    rng = np.random.default_rng(seed)
+    A, w = np.round(rng.normal(size=(3, 4)), 1), rng.integers(-3, 4, size=4)
+    X = np.array(list(itertools.product(range(-2, 4), repeat=4)))
+    t = np.sort(X @ A.T, axis=0)[len(X) // 3]  # about a third of the box is cut by each row
+    ok = np.all(X @ A.T >= t - 1e-9, axis=1)
+    p = Problem("ints")
+    x = p.integer("x", 4, lb=-2, ub=3)
+    p.add(A @ x >= t)
+    p.minimize(w @ x)
+    c = p.compile()
+    lp = lp_bound(c, _weights(c, objective_spec(c)), 5.0)
+    assert lp is not None and lp <= int((X[ok] @ w).min())
+
+
 def test_any_nonnegative_dual_gives_a_valid_bound():
     """The dual check does not trust the LP: random multipliers give weaker, never invalid, bounds."""
     p, C, t, w = _tiny(3)
