@@ -3,21 +3,33 @@
     python benchmarks/fuzz.py --cases 300 --seed 0            # prints one line per non-typed outcome + a tally
     python benchmarks/fuzz.py --cases 5000 --progress 500     # plus a running tally every 500 cases
 
-Each case runs in a forked child with a memory cap and a deadline (tests/fuzz/mutate.py). The last line reads
-``fuzz: N cases, U untyped, C crashes, H hangs, M memory`` and the exit code is 1 when any of those is non-zero.
+Cases run in forked children with a memory cap and a per-case deadline, up to 50 cases per child; a case
+that kills or hangs its child is reported and a new child resumes after it (tests/fuzz/mutate.py). The last
+line reads ``fuzz: N cases, U untyped, C crashes, H hangs, M memory`` and the exit code is 1 when any of
+those is non-zero.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import itertools
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fuzz.mutate import OUTCOMES, SHARED, iter_cases, run_case
+from tests.fuzz.mutate import OUTCOMES, SHARED, Case, iter_cases, run_cases
+
+
+def _outcomes(
+    todo: Iterator[Case], seconds: float, chunk: int = 500
+) -> Iterator[tuple[Case, tuple[str, str]]]:
+    """Each case with its outcome, ``chunk`` cases in memory at a time."""
+    while batch := list(itertools.islice(todo, chunk)):
+        yield from zip(batch, run_cases([c.data for c in batch], seconds))
 
 
 def main() -> int:
@@ -32,8 +44,9 @@ def main() -> int:
     t0 = time.perf_counter()
     tally: collections.Counter = collections.Counter()
     by_mutation: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-    for case in iter_cases(a.cases, a.seed, shared=not a.zoo_only, models=a.models):
-        outcome, detail = run_case(case.data, a.seconds)
+    for case, (outcome, detail) in _outcomes(
+        iter_cases(a.cases, a.seed, shared=not a.zoo_only, models=a.models), a.seconds
+    ):
         tally[outcome] += 1
         by_mutation[case.mutation.split("+")[0]][outcome] += 1
         if outcome not in ("typed", "ran"):
