@@ -16,39 +16,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from smugkit.attribution.smug.pipeline import encode
 from smugkit.backends import available_backends, solve
-from smugkit.dsl import Problem
-from smugkit.frontends import load_model
-from smugkit.units import detect_layout, make_windows
-from smugkit.zoo import model_path, sample_inputs
-from tests.backends.hard import dense_problem  # shared with tests/backends/test_overshoot.py
-
-
-def full_cnn_problem() -> Problem:
-    """The whole-network encoding (label must win by 0) of bundled digit #0 on digits_cnn28, 1x1 windows."""
-    net = load_model(model_path("digits_cnn28"))
-    x = sample_inputs(28)[0][0][None]
-    label = int(np.argmax(net(x)))
-    wins = make_windows(detect_layout(net), 1)
-    scores = np.ones(int(np.prod(net.tensors[net.first_layer().pre].shape)))
-    return encode(
-        net,
-        x,
-        label,
-        scores,
-        top_k=100,
-        gamma=0.5,
-        windows=wins,
-        mask_value=0.0,
-        encoding="full",
-        delta=0.0,
-        strict=False,
-    ).problem
+from tests.backends.hard import (  # shared with tests/backends/test_overshoot.py
+    dense_problem,
+    full_cnn_problem,
+)
 
 
 def main() -> None:

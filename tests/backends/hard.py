@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from smugkit.attribution.smug.pipeline import encode
 from smugkit.dsl import Problem
+from smugkit.frontends import load_model
+from smugkit.units import detect_layout, make_windows
+from smugkit.zoo import model_path, sample_inputs
 
 
 def dense_rows(n: int = 150, k: int = 80, seed: int = 0) -> np.ndarray:
@@ -24,3 +28,25 @@ def dense_problem(n: int = 150, k: int = 80, seed: int = 0) -> Problem:
     p.add(C @ m >= 0.8 * C.sum(axis=1))
     p.minimize(m.sum())
     return p
+
+
+def full_cnn_problem() -> Problem:
+    """The whole-network encoding (label must win by 0) of bundled digit #0 on digits_cnn28, 1x1 windows."""
+    net = load_model(model_path("digits_cnn28"))
+    x = sample_inputs(28)[0][0][None]
+    label = int(np.argmax(net(x)))
+    wins = make_windows(detect_layout(net), 1)
+    scores = np.ones(int(np.prod(net.tensors[net.first_layer().pre].shape)))
+    return encode(
+        net,
+        x,
+        label,
+        scores,
+        top_k=100,
+        gamma=0.5,
+        windows=wins,
+        mask_value=0.0,
+        encoding="full",
+        delta=0.0,
+        strict=False,
+    ).problem
