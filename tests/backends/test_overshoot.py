@@ -15,7 +15,7 @@ from smugkit.backends import backend_names, get_backend, solve
 from smugkit.errors import ProblemError
 from tests.backends.hard import dense_problem, dense_rows, full_cnn_problem
 
-BUDGET = 1.0  # seconds
+BUDGET = 0.5  # seconds
 MARGIN = 10.0  # seconds past the budget a loaded machine may add (process start-up, a solver's interrupt)
 
 
