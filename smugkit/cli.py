@@ -22,6 +22,15 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=1, help="value for a symbolic batch axis (default 1)")
 
 
+def _add_memory_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-memory",
+        metavar="SIZE",
+        help="refuse any tensor, batch or encoding larger than SIZE, e.g. 2G or 512M (sets SMUGKIT_MAX_BYTES; "
+        "default: half the available memory)",
+    )
+
+
 def _model_kwargs(args) -> dict:
     from smugkit.frontends import parse_shape
 
@@ -421,6 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", help="text model: the text to explain (one mask bit per token)")
     p.add_argument("--vocab", help="text model: its vocabulary JSON (see smugkit.text.vocab)")
     _add_model_options(p)
+    _add_memory_option(p)
     _add_explain_options(p)
     p.set_defaults(func=cmd_explain)
 
@@ -444,6 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pictures", action="store_true", help="no PNG file")
     p.add_argument("--resize", action="store_true", help="resize an image to the model's input size")
     p.add_argument("--scale", type=float, help="multiply input values by this (images default to 1/255)")
+    _add_memory_option(p)
     _add_model_options(p)
     p.set_defaults(func=cmd_attribute)
 
@@ -484,6 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder; rerun with the same folder to resume")
     p.add_argument("--no-pictures", action="store_true", help="table only, no PNG files")
     add_batch_options(p, default="serial")
+    _add_memory_option(p)
     _add_model_options(p)
     p.set_defaults(func=cmd_evaluate)
 
@@ -509,6 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="bench-out", help="output folder; rerunning resumes finished runs")
     add_batch_options(p, default="serial")  # serial: runs that share no cores have comparable times
+    _add_memory_option(p)
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("backends", help="list solver backends with versions and capabilities")
@@ -522,6 +535,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "max_memory", None) is not None:
+            from smugkit.guard import set_max_bytes
+
+            set_max_bytes(args.max_memory)
         return args.func(args)
     except SmugkitError as e:
         if args.debug:

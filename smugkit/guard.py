@@ -1,7 +1,7 @@
 """Memory guard: allocations driven by a model or an input are estimated first and refused above a limit.
 
-The limit is ``SMUGKIT_MAX_BYTES`` (bytes, or with a K/M/G suffix) when set, else half of the memory the
-machine has available when smugkit is imported. Refusing with a `ResourceError` that names the tensor and its
+The limit is ``SMUGKIT_MAX_BYTES`` (bytes, or with a K/M/G suffix; the CLI's ``--max-memory`` sets it) when
+set, else half of the memory the machine has available when smugkit is imported. Refusing with a `ResourceError` that names the tensor and its
 size beats a MemoryError deep inside numpy, or a machine that swaps.
 """
 
@@ -29,18 +29,33 @@ def _available() -> int:
         return 8 << 30
 
 
+def parse_bytes(text: str, what: str = "a memory size") -> int:
+    """A positive number of bytes from ``text``: digits with an optional K/M/G/T unit (powers of 1024; a
+    trailing ``B`` or ``iB`` is allowed), e.g. ``2000000000``, ``512M``, ``1.5G``, ``2GiB``."""
+    raw = str(text).strip()
+    body = raw.upper().removesuffix("IB").removesuffix("B").strip() if raw[-1:] in "bB" else raw.upper()
+    unit = _SUFFIX.get(body[-1:], 1)
+    number = body[:-1] if body[-1:] in _SUFFIX else body
+    try:
+        value = float(number.strip())
+    except ValueError:
+        value = float("nan")
+    if not (value * unit >= 1) or value * unit == float("inf"):  # also catches NaN
+        raise InputError(f"{what}={raw!r} is not a positive number of bytes (e.g. 2000000000, 512M or 2G)")
+    return int(value * unit)
+
+
+def set_max_bytes(text: str | int) -> int:
+    """Set the limit for this process and the workers it starts (as ``SMUGKIT_MAX_BYTES``); the bytes set."""
+    n = parse_bytes(str(text), "--max-memory")
+    os.environ["SMUGKIT_MAX_BYTES"] = str(n)
+    return n
+
+
 def max_bytes() -> int:
     """The current limit in bytes."""
     raw = os.environ.get("SMUGKIT_MAX_BYTES", "").strip()
-    if not raw:
-        return _DEFAULT
-    try:
-        unit = _SUFFIX.get(raw[-1].upper())
-        return int(float(raw[:-1]) * unit) if unit else int(float(raw))
-    except ValueError:
-        raise InputError(
-            f"SMUGKIT_MAX_BYTES={raw!r} is not a number of bytes (e.g. 2000000000 or 2G)"
-        ) from None
+    return parse_bytes(raw, "SMUGKIT_MAX_BYTES") if raw else _DEFAULT
 
 
 def human(n: float) -> str:
@@ -66,7 +81,7 @@ def check_bytes(n: int, what: str) -> None:
     if n > limit:
         raise ResourceError(
             f"{what} needs {human(n)}, above the memory limit of {human(limit)} "
-            f"(set SMUGKIT_MAX_BYTES to change it)"
+            f"(set --max-memory or SMUGKIT_MAX_BYTES to change it)"
         )
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from smugkit.attribution.base import Method
 from smugkit.attribution.learned_mask import check_number
 from smugkit.errors import InputError
+from smugkit.guard import max_bytes
 from smugkit.ir import Network
 from smugkit.model import KINDS, Model, softmax
 
@@ -60,12 +61,16 @@ def check_batch_size(batch_size: int | None) -> None:
 
 def points_per_call(net: Network, n: int, batch_size: int | None = None) -> int:
     """Points per model call: ``batch_size``, else what keeps every tensor of the network (float64, with its
-    cotangent) under `MAX_BYTES`; at least 1 and at most ``n``."""
+    cotangent) under `MAX_BYTES`; at least 1 and at most ``n``. Either shrinks to what the memory guard
+    (`smugkit.guard`, ``--max-memory``) lets one forward pass hold, so a low limit means smaller batches,
+    not a refusal (one point that does not fit is still refused, naming the tensor)."""
     if batch_size is not None:
         check_batch_size(batch_size)
-        return int(max(1, min(batch_size, max(n, 1))))
-    per_point = 16 * sum(t.size for t in net.tensors.values())
-    return int(np.clip(MAX_BYTES // max(per_point, 1), 1, max(n, 1)))
+        step = int(max(1, min(batch_size, max(n, 1))))
+    else:
+        per_point = 16 * sum(t.size for t in net.tensors.values())
+        step = int(np.clip(MAX_BYTES // max(per_point, 1), 1, max(n, 1)))
+    return int(max(1, min(step, max_bytes() // max(net.point_bytes(), 1))))
 
 
 def chunks(n: int, step: int) -> Iterator[slice]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from smugkit.attribution.base import Method, register_method
+from smugkit.attribution.gradient_tools import points_per_call
 from smugkit.errors import GradientError, InputError
 from smugkit.ir import Network
 from smugkit.model.gradient import provider_for, required_inputs
@@ -34,7 +35,6 @@ from smugkit.units.baselines import BASELINES, make_baseline
 
 Array = np.ndarray
 RULES = ("riemann_left", "riemann_right", "riemann_mid", "trapezoid", "gauss_legendre")
-MAX_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -100,13 +100,11 @@ def quadrature(rule: str, steps: int) -> tuple[Array, Array]:
 
 
 def _batch_size(net: Network, tensor: str, batch_size: int | None, n: int) -> int:
-    """Path points per provider call: ``batch_size`` or what fits ~256 MB of float64 activations (x2 for VJPs)."""
-    if batch_size is not None:
-        if isinstance(batch_size, bool) or int(batch_size) < 1:
-            raise InputError(f"batch_size must be >= 1, got {batch_size!r}")
-        return int(batch_size)
-    per_point = 16 * sum(t.size for t in net.tensors.values())
-    return int(np.clip(MAX_BYTES // max(per_point, 1), 1, n))
+    """Path points per provider call: ``batch_size`` or what fits ~256 MB of float64 activations (x2 for VJPs),
+    shrunk to what the memory guard allows (`gradient_tools.points_per_call`)."""
+    if batch_size is not None and (isinstance(batch_size, bool) or int(batch_size) < 1):
+        raise InputError(f"batch_size must be >= 1, got {batch_size!r}")
+    return points_per_call(net, n, None if batch_size is None else int(batch_size))
 
 
 def _path_integral(

@@ -17,6 +17,7 @@ import numpy as np
 
 from smugkit.backends.budget import Budget, watchdog
 from smugkit.backends.objective import ObjectiveSpec, objective_spec
+from smugkit.backends.relaxation import fill_lower_bound
 from smugkit.backends.results import build_solution, check_options, prepare_incumbent
 from smugkit.backends.search import SearchResult
 from smugkit.dsl.problem import Compiled, Problem
@@ -102,6 +103,10 @@ class Backend(ABC):
             return False, str(exc)
         return True, None
 
+    #: True when the solver's own bound at a time-out already includes the LP relaxation (branch and bound):
+    #: the LP bound is then computed only when the solver reports none
+    own_relaxation: ClassVar[bool] = False
+
     #: option name -> allowed values, checked before ``run``; ``free_options`` take any value
     option_choices: ClassVar[dict[str, tuple[Any, ...]]] = {}
     free_options: ClassVar[tuple[str, ...]] = ()
@@ -158,6 +163,7 @@ class Backend(ABC):
         if watcher is not None:
             watcher(ctx)
         best, alternatives = self.run(ctx)
+        best = fill_lower_bound(ctx, best, self.own_relaxation)  # an LP / cover bound at a time-out
         ctx.live["done"] = True
         return build_solution(self, ctx, best, alternatives)
 

@@ -277,6 +277,7 @@ class HighsBackend(Backend):
         native_optimization=True, incremental=False, exact_arithmetic=False, strategies=("native",)
     )
     default_strategy = "native"
+    own_relaxation = True
 
     def version(self) -> str:
         try:
@@ -305,7 +306,14 @@ class HighsBackend(Backend):
         t0 = time.perf_counter()
         problem, c, spec, budget, opts = ctx.problem, ctx.compiled, ctx.spec, ctx.budget, ctx.options
         inc = ctx.incumbent
-        model = self.make_model(c, spec, ctx.seed, float(opts.get("strict_margin", 1e-6)))
+        try:
+            model = self.make_model(c, spec, ctx.seed, float(opts.get("strict_margin", 1e-6)), budget)
+        except BudgetExpired as e:  # the best known answer: the checked incumbent, if any
+            ctx.build_seconds = time.perf_counter() - t0
+            res = SearchResult("unknown", None, None, None, f"{e}")
+            if inc is not None:
+                res = SearchResult("feasible", inc[0], inc[1], None, f"{e}")
+            return res, []
         if hasattr(model, "h"):  # a HiGHS model (subclasses may build another solver's)
             _report_progress(model.h, ctx, spec)
         if inc is not None:
@@ -362,8 +370,17 @@ class HighsBackend(Backend):
             ctx.calls += k
         return first, results[1:]
 
-    def make_model(self, c: Compiled, spec: ObjectiveSpec | None, seed: int, strict_margin: float) -> Any:
-        """The MILP model of ``c`` (HiGHS here; another MILP solver overrides this and nothing else)."""
+    def make_model(
+        self,
+        c: Compiled,
+        spec: ObjectiveSpec | None,
+        seed: int,
+        strict_margin: float,
+        budget: Budget | None = None,
+    ) -> Any:
+        """The MILP model of ``c`` (HiGHS here; another MILP solver overrides this and nothing else).
+
+        A builder slow enough to matter checks ``budget`` and raises `BudgetExpired` (HiGHS builds in bulk)."""
         return _Model(_highspy(), c, spec, seed, strict_margin)
 
     def _solve_checked(

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from smugkit.backends.base import watchdog
+from smugkit.backends.base import Budget, watchdog
 from smugkit.backends.highs_backend import HighsBackend, relu_rows
 from smugkit.backends.objective import ObjectiveSpec
 from smugkit.dsl.problem import Compiled
@@ -29,8 +29,16 @@ def _scip():
 class _ScipModel:
     """One SCIP model of a compiled problem, re-solvable with row margins and nogoods."""
 
-    def __init__(self, c: Compiled, spec: ObjectiveSpec | None, seed: int, strict_margin: float) -> None:
+    def __init__(
+        self,
+        c: Compiled,
+        spec: ObjectiveSpec | None,
+        seed: int,
+        strict_margin: float,
+        budget: Budget | None = None,
+    ) -> None:
         scip = _scip()
+        self.budget = budget
         self.c = c
         self.m = m = scip.Model()
         m.hideOutput()
@@ -70,6 +78,8 @@ class _ScipModel:
         self.set_margin(0.0)
 
     def _row(self, A: sp.csr_matrix, i: int, lo: float, hi: float) -> Any:
+        if self.budget is not None and i % 256 == 0:  # term by term in Python: a whole CNN takes seconds
+            self.budget.check("building the SCIP model")
         s, e = A.indptr[i], A.indptr[i + 1]
         expr = self._scip_sum(A.indices[s:e].tolist(), A.data[s:e].tolist())
         return self.m.addCons(_ranged(expr, lo, hi))
@@ -151,5 +161,12 @@ class ScipBackend(HighsBackend):
         except ImportError as exc:
             raise self.unavailable_error(str(exc)) from None
 
-    def make_model(self, c: Compiled, spec: ObjectiveSpec | None, seed: int, strict_margin: float) -> Any:
-        return _ScipModel(c, spec, seed, strict_margin)
+    def make_model(
+        self,
+        c: Compiled,
+        spec: ObjectiveSpec | None,
+        seed: int,
+        strict_margin: float,
+        budget: Budget | None = None,
+    ) -> Any:
+        return _ScipModel(c, spec, seed, strict_margin, budget)

@@ -52,6 +52,11 @@ class Op:
     def num_params(self) -> int:
         return int(sum(np.size(p) for p in self.params.values()))
 
+    def scratch_size(self, in_shapes: list[tuple[int, ...]], out_shape: tuple[int, ...]) -> int:
+        """Entries of the largest temporary the forward pass makes per point beyond its output (0: none);
+        the memory guard and batch sizing count it."""
+        return 0
+
     def describe(self) -> str:
         """A short human summary of the attributes, for `smugkit inspect`."""
         return ", ".join(f"{k}={v}" for k, v in self.attrs.items() if v is not None)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from smugkit.guard import check_shape
 from smugkit.ir.base import Array, Op, affine_bounds, register, unbroadcast
 
 
@@ -173,6 +174,7 @@ class Conv(Op, Spatial2D):
             self._pad(x4), self.attrs["kernel"], self.attrs["strides"], self.attrs["dilations"]
         )
         b, c, oh, ow, kh, kw = cols.shape
+        check_shape(cols.shape, f"the im2col windows of Conv {self.name!r}", itemsize=x4.dtype.itemsize)
         m = w4.shape[0]
         # im2col as one batched matmul (BLAS): (b, g, oh*ow, c/g*kh*kw) @ (g, c/g*kh*kw, m/g)
         cols = cols.reshape(b, g, c // g, oh, ow, kh, kw).transpose(0, 1, 3, 4, 2, 5, 6)
@@ -185,6 +187,12 @@ class Conv(Op, Spatial2D):
 
     def forward(self, x: Array) -> Array:
         return self._conv(x, self.weight, self.bias)
+
+    def scratch_size(self, in_shapes, out_shape) -> int:
+        """The im2col windows: every output position times the input channels times the kernel."""
+        kh, kw = self.attrs["kernel"]
+        out = int(np.prod(out_shape, dtype=object))
+        return out // max(1, int(out_shape[1])) * int(in_shapes[0][1]) * int(kh) * int(kw)
 
     def vjp(self, xs, y, gy):
         x4, lead = self._to4(xs[0])

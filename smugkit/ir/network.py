@@ -234,6 +234,19 @@ class Network:
             stack.extend(i for i in p.inputs if i not in fed)
         return [n for n in self.nodes if n.name in need]
 
+    def point_bytes(self) -> int:
+        """Bytes the memory guard counts per stacked point in a forward pass: the largest tensor with its
+        input (float64), or an op's largest temporary (a Conv's im2col windows) if bigger."""
+        big = max((t.size for t in self.tensors.values()), default=0)
+        scratch = max(
+            (
+                n.scratch_size([self.tensors[t].shape for t in n.inputs], self.tensors[n.output].shape)
+                for n in self.nodes
+            ),
+            default=0,
+        )
+        return 8 * max(2 * big, scratch)
+
     def _evaluate(self, values: dict[str, Array], wanted: list[str], keep_all: bool) -> dict[str, Array]:
         order = self._schedule(wanted, set(values))
         last_use: dict[str, int] = {}

@@ -267,3 +267,21 @@ def test_integer_tensor_is_a_gradient_error():
         integrated_gradients(net, np.array([[1, 2, 3]]), target=0)
     emb = integrated_gradients(net, np.array([[1, 2, 3]]), target=(0, 3), tensor="e", steps=4)
     assert np.allclose(emb.attributions.reshape(-1), [0, 0, 0, 5, 0, 0])  # y = e flattened: linear, exact
+
+
+@pytest.mark.parametrize("gradients", ["ir", "onnx"])
+def test_ig_batches_shrink_to_fit_the_memory_limit(monkeypatch, gradients):
+    from smugkit.errors import ResourceError
+    from smugkit.zoo import model_path, sample_inputs
+
+    net = load_model(model_path("digits_cnn28"))
+    x = sample_inputs(28)[0][0]
+    full = integrated_gradients(net, x, steps=24, gradients=gradients)
+    assert full.options["batch_size"] == 24
+    monkeypatch.setenv("SMUGKIT_MAX_BYTES", str(3 * net.point_bytes()))  # three points per forward pass
+    with pytest.raises(ResourceError, match="above the memory limit"):  # what a batch of 24 would meet
+        net.run({net.inputs[0].name: np.repeat(x[None, None], 24, axis=0)})
+    small = integrated_gradients(net, x, steps=24, gradients=gradients)
+    assert small.options["batch_size"] == 3
+    assert integrated_gradients(net, x, steps=24, gradients=gradients, batch_size=12).options["batch_size"] == 3
+    np.testing.assert_allclose(small.attributions, full.attributions, rtol=1e-6, atol=1e-9)

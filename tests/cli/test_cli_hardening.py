@@ -4,6 +4,7 @@ wrapped rather than cut, a non-model object as a typed error."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 
@@ -65,3 +66,23 @@ def test_inspect_wraps_long_names(tmp_path, capsys):
 def test_a_non_model_object_is_an_input_error(fn):
     with pytest.raises(InputError, match="got object"):
         fn(object(), np.zeros((1, 1, 8, 8)))
+
+
+@pytest.mark.parametrize("size", ["lots", "0", "-2G", "2X"])
+def test_bad_max_memory_is_one_line_exit_2(size, monkeypatch, capsys):
+    monkeypatch.delenv("SMUGKIT_MAX_BYTES", raising=False)
+    rc = main(["--quiet", "bench", f"--max-memory={size}"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "--max-memory" in err and "2G" in err
+
+
+def test_max_memory_sets_the_guard_limit(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("SMUGKIT_MAX_BYTES", raising=False)
+    x = tmp_path / "x.npy"
+    np.save(x, sample_inputs(28)[0][0])
+    args = ["--quiet", "attribute", str(model_path("digits_mlp28")), str(x), "--no-pictures"]
+    rc = main([*args, "--out", str(tmp_path / "a.json"), "--max-memory", "1K"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "above the memory limit of 1.0 KiB" in err and "--max-memory" in err
+    assert os.environ["SMUGKIT_MAX_BYTES"] == "1024"  # workers started from here inherit it
+    assert main([*args, "--out", str(tmp_path / "b.json"), "--max-memory", "2GiB"]) == 0

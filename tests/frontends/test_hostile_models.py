@@ -40,6 +40,19 @@ def test_huge_declared_tensor_is_a_resource_error(rng, monkeypatch):
         load_model(m)
 
 
+def test_conv_whose_im2col_windows_exceed_the_limit_is_a_resource_error(rng, monkeypatch):
+    # input and output fit in 1 MiB; the 8x8 windows of a 64x64 image (1.6 MiB in float64) do not
+    monkeypatch.setenv("SMUGKIT_MAX_BYTES", "1M")
+    m = make(
+        [node("Conv", ["X", "W"], ["Y"], name="c8")],
+        [("X", [1, 1, 64, 64])],
+        [("Y", [1, 1, 57, 57])],
+        {"W": w(rng, 1, 1, 8, 8)},
+    )
+    with pytest.raises(ResourceError, match=r"im2col windows of Conv 'c8'.*above the memory limit"):
+        load_model(m)
+
+
 @pytest.mark.parametrize(
     "attrs, match",
     [

@@ -257,7 +257,7 @@ def solve_and_check(
         cfg.encoding,
         fallback=not _from_solver(sol, name, bits),
         unit=unit,
-    )
+    ) + bound_note(sol)
     return Solved(
         enc,
         sol,
@@ -311,6 +311,16 @@ def honesty_notes(
             f"active on the input), not the label"
         )
     return notes
+
+
+def bound_note(sol) -> list[str]:
+    """Where the lower bound comes from when the solver proved none itself (`backends/relaxation.py`)."""
+    msg = getattr(sol, "message", "") or ""
+    for part in msg.split("; "):
+        if part.startswith("lower bound from "):
+            source = part.removeprefix("lower bound from ").split(" (")[0]
+            return [f"the lower bound comes from {source}, computed after the solver stopped at its budget"]
+    return []
 
 
 _MODELS: dict[tuple, Model] = {}
