@@ -190,7 +190,7 @@ def test_cli_evaluate_on_a_text_model_file_and_on_the_bundled_one(tiny, tmp_path
         )
         == 0
     )
-    table = json.loads((tmp_path / "b" / "table.json").read_text())
+    table = json.loads((tmp_path / "b" / "table.json").read_text())["table"]
     smug_auc = next(t for t in table if t["method"] == "smug" and t["metric"] == "rationale_auc")
     assert smug_auc["n"] == 2 and 0.0 <= smug_auc["mean"] <= 1.0
     assert main(["--quiet", "evaluate", "--model", str(path), "--vocab", str(tmp_path / "nope.json")]) == 2
