@@ -104,3 +104,19 @@ def test_batch_rows_record_the_setting(monkeypatch, tmp_path, no_setting):
     )
     assert out.ok == 2 and [r["threads"] for r in out.rows] == [1, 1]
     assert np.isfinite([r["mask_size"] for r in out.rows]).all()
+
+
+@pytest.mark.slow  # starts a Dask LocalCluster and a local Ray: 30-60 s
+@pytest.mark.parametrize("spec", ["dask:2", "ray:2"])
+def test_local_cluster_workers_run_under_the_setting(spec, monkeypatch, no_setting):
+    from smugkit.run.executors import parse_executor
+
+    pytest.importorskip(spec.split(":")[0])
+    monkeypatch.setattr(th, "cores", lambda: 2)
+    ex = parse_executor(spec)
+    try:
+        rows = [row for _, row in ex.map(thread_setting, [Job(str(i), i) for i in range(2)])]
+    finally:
+        ex.close()
+    assert [r["threads"] for r in rows] == [1, 1]
+    assert all(b == 1 for r in rows for b in r["blas"])

@@ -93,7 +93,7 @@ def _item_payload(item: Item) -> dict:
 
 def run_item(task: Task, job: Job) -> dict:
     """One item of a batch, in a worker: load (or reuse) the model, run, save the files, return the row."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     p = job.payload
     base = {
         "item": job.id, "source": p["source"], "true_label": p["label"], "worker": worker_tag(),
@@ -106,7 +106,8 @@ def run_item(task: Task, job: Job) -> dict:
         row = {**row, "_result": result.to_dict(), "_image": image}
     else:
         save_result(result, Path(task.out) / job.id, task.pictures, image)
-    return {**base, "status": "ok", **row, "seconds": time.perf_counter() - t0}
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0  # cpu: every thread of the worker
+    return {**base, "status": "ok", **row, "seconds": seconds, "cpu_s": cpu}
 
 
 def save_result(result, folder: Path, pictures: bool, image: np.ndarray | None = None) -> None:

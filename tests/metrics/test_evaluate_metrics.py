@@ -36,6 +36,12 @@ def _stable(table):
     return [{k: v for k, v in t.items() if k != "method_s_mean"} for t in table]
 
 
+def _rows(log) -> list[dict]:
+    """The (item, method) rows of a results log, without each run's ``#run`` header (schema, host facts)."""
+    rows = [json.loads(x) for x in log.read_text().splitlines()]
+    return [r for r in rows if not r["job"].startswith("#")]
+
+
 def test_an_interrupted_run_resumes_to_the_same_table(model, tmp_path, monkeypatch):
     data = load_data(_data_file(tmp_path, model), model.network)
     assert data.truth(2).shape == (8, 8) and data.truth(2).dtype == bool
@@ -54,13 +60,13 @@ def test_an_interrupted_run_resumes_to_the_same_table(model, tmp_path, monkeypat
     monkeypatch.setattr(runner_module, "_attribute", stop_at_third)
     with pytest.raises(KeyboardInterrupt):
         evaluate_methods(model, data, ["gradient"], METRICS, tmp_path / "b", metric_options=OPTIONS)
-    assert len((tmp_path / "b" / "results.jsonl").read_text().splitlines()) == 2
+    assert len(_rows(tmp_path / "b" / "results.jsonl")) == 2
     monkeypatch.setattr(runner_module, "_attribute", real)
     resumed = evaluate_methods(
         model, data, ["gradient"], METRICS, tmp_path / "b", metric_options=OPTIONS, pictures=False
     )
     assert _stable(resumed["table"]) == _stable(whole["table"])
-    rows = [json.loads(x) for x in (tmp_path / "b" / "results.jsonl").read_text().splitlines()]
+    rows = _rows(tmp_path / "b" / "results.jsonl")
     assert [r["item"] for r in rows] == [0, 1, 2, 3]
     assert "random_auc" in rows[0]["details"]["deletion"] and "curve" in rows[0]["details"]["insertion"]
 
@@ -98,7 +104,7 @@ def test_cli_lists_the_metrics_and_evaluates_them_on_a_zoo_model(model, tmp_path
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "pointing_game (↑)" in out and "ig " in out
-    rows = [json.loads(x) for x in (tmp_path / "ev" / "results.jsonl").read_text().splitlines()]
+    rows = _rows(tmp_path / "ev" / "results.jsonl")
     assert all(
         not r["errors"] and set(r["metrics"]) == {"pointing_game", "completeness", "sparsity"} for r in rows
     )
