@@ -197,11 +197,11 @@ def solve_and_check(
     t_encode = time.perf_counter() - t
 
     say(f"solving with {backend} (budget {cfg.timeout:g}s)")
+    few = live_units(x, units, cfg.mask_value).size <= cfg.enumerate_bits
     t = time.perf_counter()
     # no incumbent: searches warm-start from a greedy mask (the full mask thinned while it stays feasible)
     name = enc.mask_var.name
     fallback, sol = None, None
-    few = live_units(x, units, cfg.mask_value).size <= cfg.enumerate_bits
     if cfg.encoding == "full" and few and cfg.num_solutions == 1:
         sol = _enumerated(net, x, label, units, cfg, t + 0.5 * cfg.timeout, name)
     if cfg.encoding == "full" and sol is None:  # a valid mask before the solve: a time-out is `feasible`
