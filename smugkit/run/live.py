@@ -21,7 +21,7 @@ def describe(ctx: base.SolveContext, backend: str = "") -> str:
     inc = live.get("incumbent", None if ctx.incumbent is None else ctx.incumbent[1])
     bound = live.get("bound")
     spent = ctx.budget.elapsed()
-    budget = "" if ctx.budget.seconds is None else f" of {ctx.budget.seconds:g}s"
+    budget = "" if ctx.budget.seconds is None else f" of {round(ctx.budget.seconds, 1):g}s"
     parts = [
         f"solving{' with ' + backend if backend else ''} ({ctx.strategy})",
         f"incumbent {_num(inc)}",
