@@ -100,29 +100,20 @@ def _max_terms(arg, cols, pos, dlo, dhi, lo, hi, relu, tag: str):
     return y, ylo, yhi
 
 
-def full_network_problem(
+def network_logits(
     net: Network,
     x: np.ndarray,
-    label: int,
     windows: MaskUnits,
     mask_value: float,
-    delta: float,
-    strict: bool = False,
+    m,
     tight_bounds: bool = True,
     max_ones: int | None = None,
 ):
-    """DSL problem: minimise the mask such that the label's logit beats every other by ``delta``.
-
-    ReLU and MaxPool arguments get the tighter of interval and symbolic bounds (`bounds.symbolic_bounds`;
-    ``tight_bounds=False`` keeps intervals only), widened outward so no exact value falls outside them.
-    ``max_ones`` (e.g. one less than a known valid mask) adds ``sum(m) <= max_ones``; the symbolic bounds
-    then hold over those masks only, which makes them much tighter when it is small.
-    """
-    from smugkit.dsl import Problem, relu
+    """The logits of ``net`` on ``x`` with windows ``m`` kept (0/1 or in [0, 1]: the encoding and its bounds
+    hold on the whole box) and the rest at ``mask_value``, as a DSL expression over ReLU terms."""
+    from smugkit.dsl import relu
 
     x = np.asarray(x, np.float64).reshape(net.input.shape)
-    p = Problem("smug_full_network")
-    m = p.binary("m", windows.count)
     d = x.reshape(-1) - mask_value
     known = {net.input.name: (sp.diags(d) @ windows.incidence()) @ m + mask_value}
     lo_in, hi_in = np.minimum(x, mask_value), np.maximum(x, mask_value)
@@ -174,7 +165,32 @@ def full_network_problem(
                 f"full encoding: {node.op_type} node {node.name!r} is not supported "
                 f"(networks of affine layers, ReLU and MaxPool)"
             )
-    logits = _affine_expr(net, net.output.name, known)
+    return _affine_expr(net, net.output.name, known)
+
+
+def full_network_problem(
+    net: Network,
+    x: np.ndarray,
+    label: int,
+    windows: MaskUnits,
+    mask_value: float,
+    delta: float,
+    strict: bool = False,
+    tight_bounds: bool = True,
+    max_ones: int | None = None,
+):
+    """DSL problem: minimise the mask such that the label's logit beats every other by ``delta``.
+
+    ReLU and MaxPool arguments get the tighter of interval and symbolic bounds (`bounds.symbolic_bounds`;
+    ``tight_bounds=False`` keeps intervals only), widened outward so no exact value falls outside them.
+    ``max_ones`` (e.g. one less than a known valid mask) adds ``sum(m) <= max_ones``; the symbolic bounds
+    then hold over those masks only, which makes them much tighter when it is small.
+    """
+    from smugkit.dsl import Problem
+
+    p = Problem("smug_full_network")
+    m = p.binary("m", windows.count)
+    logits = network_logits(net, x, windows, mask_value, m, tight_bounds, max_ones)
     n_cls = logits.size
     if not 0 <= label < n_cls:
         raise ModelError(f"label {label} out of range for {n_cls} outputs")

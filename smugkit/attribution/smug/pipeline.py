@@ -391,8 +391,9 @@ def _enumerated(net, x, label, wins, cfg: SmugConfig, deadline: float, name: str
 
 def _smaller_by_enumeration(net, x, label: int, wins: MaskUnits, cfg: SmugConfig, fallback, t0: float, name):
     """Prove ``fallback`` optimal, or find the optimum, by enumerating every smaller mask by size (one batched
-    float64 IR forward per 2048 masks): up to half the budget when the count fits it, else a tenth of it for
-    a lower bound. Returns (a proved `Solution` or None, the size below which every mask was ruled out)."""
+    float64 IR forward per 2048 masks): until 90% of the budget when the count should fit in it, else for a
+    tenth of the budget, for a lower bound. Returns (a proved `Solution` or None, the size below which every
+    mask was ruled out)."""
     s = int(np.sum(fallback))
     if s == 0:
         return _proved(fallback, name, cfg, t0, "the empty mask keeps the label"), 0
@@ -401,9 +402,11 @@ def _smaller_by_enumeration(net, x, label: int, wins: MaskUnits, cfg: SmugConfig
     tp = time.perf_counter()
     thin_margins(net, x, label, wins, cfg.mask_value, probe)
     rate = (time.perf_counter() - tp) / probe.shape[0]
-    share = 0.5 if count * rate < 0.4 * cfg.timeout else 0.1
+    end = t0 + 0.9 * cfg.timeout
+    fits = time.perf_counter() + count * rate < end  # then the MILP would only repeat the work
+    deadline = end if fits else min(time.perf_counter() + 0.1 * cfg.timeout, end)
     bits, least = smallest_mask(
-        net, x, label, wins, cfg.mask_value, cfg.delta, cfg.strict, t0 + share * cfg.timeout, max_size=s - 1
+        net, x, label, wins, cfg.mask_value, cfg.delta, cfg.strict, deadline, max_size=s - 1
     )
     msg = f"every mask of fewer than {least} windows loses the label (enumerated, float64 IR)"
     if bits is not None:
