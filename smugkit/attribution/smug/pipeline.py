@@ -133,7 +133,9 @@ def explain(
         if fallback is not None:
             if cfg.enumerate_bits:
                 sol, least = _smaller_by_enumeration(net, x, label, wins, cfg, fallback, t, mask_var.name)
-            if sol is None and fallback.any():  # the MILP looks for a smaller mask only: sum(m) < |fallback|
+            if sol is None and time.perf_counter() - t > 0.75 * cfg.timeout:  # no time left for a MILP
+                sol = _unproved(fallback, mask_var.name, cfg, t, least)
+            elif sol is None and fallback.any():  # the MILP looks below the fallback: sum(m) < |fallback|
                 problem, mask_var = full_network_problem(
                     net, x, label, wins, mask_value, delta, strict, max_ones=int(fallback.sum()) - 1
                 )
@@ -149,7 +151,7 @@ def explain(
     if fallback is not None and sol.status == "infeasible":  # no mask smaller than the fallback exists
         msg = f"{sol.backend}: no mask of at most {int(fallback.sum()) - 1} windows keeps the label"
         sol = _proved(fallback, mask_var.name, cfg, t, msg, sol)
-    elif fallback is not None and sol.status != "optimal" and least:  # sizes below `least` ruled out
+    elif fallback is not None and sol.status != "optimal" and least and sol.backend != "forward":
         sol.lower_bound = max(sol.lower_bound or 0, least)
         sol.message = join_messages(sol.message, f"every mask of fewer than {least} windows loses the label")
     t_solve = time.perf_counter() - t
@@ -237,7 +239,8 @@ def explain(
             scores[kept],
             active.size,
             encoding,
-            fallback=not _from_solver(sol, mask_var.name, bits),
+            fallback=not _from_solver(sol, mask_var.name, bits)
+            or (sol.backend == "forward" and status != "optimal"),
         ),
     )
 
@@ -414,6 +417,23 @@ def _smaller_by_enumeration(net, x, label: int, wins: MaskUnits, cfg: SmugConfig
     if least >= s:
         return _proved(fallback, name, cfg, t0, msg + "; this mask (found by forward passes) keeps it"), least
     return None, least
+
+
+def _unproved(bits, name: str, cfg: SmugConfig, t0: float, least: int):
+    """A `Solution` for the valid mask ``bits`` when the budget ends before any solver runs."""
+    from smugkit.dsl.solution import Solution
+
+    return Solution(
+        status="feasible",
+        assignment={name: np.asarray(bits, np.int64)},
+        objective=float(np.sum(bits)),
+        lower_bound=float(least) if least else None,
+        solve_time=round(time.perf_counter() - t0, 6),
+        backend="forward",
+        seed=cfg.seed,
+        message=f"every mask of fewer than {least} windows loses the label (enumerated, float64 IR); "
+        "the budget ended before a smaller mask was found or ruled out",
+    )
 
 
 def _proved(bits, name: str, cfg: SmugConfig, t0: float, message: str, sol=None):
