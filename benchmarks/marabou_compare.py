@@ -81,7 +81,7 @@ def smugkit_box_query(net, x, keep: np.ndarray, label: int, timeout: float) -> t
     wins = make_windows(detect_layout(net), 1)
     p = Problem("box_query")
     m = p.var("m", wins.count, "real", lb=keep.astype(float), ub=1.0)
-    z = network_logits(net, x, wins, 0.0, m).ravel()
+    z = network_logits(net, x, wins, 0.0, m, kept=keep).ravel()
     others = [j for j in range(z.size) if j != label]
     s = p.binary("s", len(others))
     D = np.zeros((len(others), z.size))

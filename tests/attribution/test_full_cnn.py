@@ -119,6 +119,14 @@ def test_capped_and_pairwise_bounds_hold_on_sampled_masks(cap):
             v = z[t].reshape(-1)[cols]
             diff = v[:, :, None] - v[:, None, :]
             assert np.all(diff >= dlo) and np.all(diff <= dhi)
+    kept = np.zeros(n, bool)
+    kept[rng.choice(n, n // 3, replace=False)] = True
+    fixed = symbolic_bounds(net, x, wins, 0.0, max_ones=cap, kept=kept)
+    for m in masks[1:60]:  # masks with the kept windows forced on stay within the bounds for them
+        z = net.run(wins.apply(x, np.maximum(m, kept), 0.0), list(fixed))
+        assert all(
+            np.all(z[t].reshape(-1) >= lo) and np.all(z[t].reshape(-1) <= hi) for t, (lo, hi) in fixed.items()
+        )
     if cap is not None:  # the cap tightens every bound
         wide = symbolic_bounds(net, x, wins, 0.0)
         assert all(np.sum(sb[t][1] - sb[t][0]) < np.sum(wide[t][1] - wide[t][0]) for t in sb)

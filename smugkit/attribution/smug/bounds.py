@@ -101,10 +101,11 @@ def symbolic_bounds(
     mask_value: float,
     forms: dict | None = None,
     max_ones: int | None = None,
+    kept: np.ndarray | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
     """Sound ``(lo, hi)`` of the input of every ReLU and MaxPool over all masks (with at most ``max_ones``
-    kept windows when given), or None when too large; ``forms`` (a dict) receives their linear bounds too,
-    for `pair_bounds`."""
+    kept windows besides those flagged in ``kept``, fixed to 1), or None when too large;
+    ``forms`` (a dict) receives their linear bounds too, for `pair_bounds`."""
     d = np.asarray(x, np.float64).reshape(-1) - mask_value
     E = windows.incidence()
     n_bits = E.shape[1]
@@ -112,6 +113,10 @@ def symbolic_bounds(
         return None
     M = (sp.diags(d) @ E).toarray()
     base = np.full(d.size, float(mask_value))
+    if kept is not None:  # constants, not variables
+        fixed = np.asarray(kept, bool).reshape(-1)
+        base += M[:, fixed].sum(axis=1)
+        M[:, fixed] = 0.0
     known = {net.input.name: _Sym(M, base, M, base.copy(), max_ones)}
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     needed = {n.name for n in net._schedule([net.output.name], {net.input.name})}

@@ -108,18 +108,24 @@ def network_logits(
     m,
     tight_bounds: bool = True,
     max_ones: int | None = None,
+    kept: np.ndarray | None = None,
 ):
     """The logits of ``net`` on ``x`` with windows ``m`` kept (0/1 or in [0, 1]: the encoding and its bounds
-    hold on the whole box) and the rest at ``mask_value``, as a DSL expression over ReLU terms."""
+    hold on the whole box) and the rest at ``mask_value``, as a DSL expression over ReLU terms. ``kept``
+    flags windows whose ``m`` is fixed to 1 (by the caller's variable bounds): the bounds treat them as
+    constants."""
     from smugkit.dsl import relu
 
     x = np.asarray(x, np.float64).reshape(net.input.shape)
     d = x.reshape(-1) - mask_value
     known = {net.input.name: (sp.diags(d) @ windows.incidence()) @ m + mask_value}
     lo_in, hi_in = np.minimum(x, mask_value), np.maximum(x, mask_value)
+    if kept is not None:
+        on = (windows.incidence() @ np.asarray(kept, float).reshape(-1) > 0).reshape(x.shape)
+        lo_in, hi_in = np.where(on, x, lo_in), np.where(on, x, hi_in)
     boxes = net.bounds(lo_in, hi_in)
     forms: dict = {}
-    sym = symbolic_bounds(net, x, windows, mask_value, forms, max_ones) if tight_bounds else None
+    sym = symbolic_bounds(net, x, windows, mask_value, forms, max_ones, kept) if tight_bounds else None
     needed = {n.name for n in net._schedule([net.output.name], {net.input.name})}
     nodes = [n for n in net.nodes if n.name in needed]
     fused = {  # ReLUs whose only reader is a MaxPool: applied after the max instead
