@@ -2,8 +2,9 @@
 
 Each round scores the removal of every kept window in one batched float64 forward pass of the IR, then
 drops as many of the harmless removals as stay valid together (the best-scored first, halving the count
-until the joint removal keeps the label). The result is a valid mask no single window of which can be
-dropped; its size caps the MILP (`full.full_network_problem`'s ``max_ones``), whose bounds tighten with it.
+until the joint removal keeps the label). When no window can be dropped, small masks try 2-for-1 swaps
+(two kept windows out, another one in). The result's size caps the MILP (`full.full_network_problem`'s
+``max_ones``, whose bounds tighten with it) and the enumeration of smaller masks.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from smugkit.units import MaskUnits
 
 #: forward passes per IR batch
 BATCH = 512
+#: most masks tried by one round of 2-for-1 swaps
+SWAP_LIMIT = 20_000
 
 
 def margins(
@@ -54,7 +57,11 @@ def thin_mask(
         score = margins(net, x, label, wins, mask_value, trial)
         good = on[ok(score)][np.argsort(-score[ok(score)], kind="stable")]
         if good.size == 0:
-            break
+            swapped = _swap(net, x, label, wins, mask_value, ok, bits, deadline)
+            if swapped is None:
+                break
+            bits = swapped
+            continue
         counts = sorted({max(1, good.size >> s) for s in range(int(np.log2(good.size)) + 1)}, reverse=True)
         trial = np.repeat(bits[None], len(counts), axis=0)
         for r, c in enumerate(counts):
@@ -62,3 +69,22 @@ def thin_mask(
         valid = ok(margins(net, x, label, wins, mask_value, trial))
         bits = trial[int(np.argmax(valid))]  # the largest joint removal that stays valid (one always does)
     return bits
+
+
+def _swap(net, x, label, wins, mask_value, ok, bits: np.ndarray, deadline: float) -> np.ndarray | None:
+    """A valid mask one window smaller than ``bits``: two kept windows out, one other in (None if none, or if
+    there are more than ``SWAP_LIMIT`` such masks or the deadline comes first)."""
+    on, off = np.flatnonzero(bits), np.flatnonzero(bits == 0)
+    pairs = np.array([(a, b) for i, a in enumerate(on) for b in on[i + 1 :]], dtype=np.int64).reshape(-1, 2)
+    if pairs.size == 0 or off.size == 0 or len(pairs) * off.size > SWAP_LIMIT:
+        return None
+    for pair in pairs:
+        if time.perf_counter() > deadline:
+            return None
+        trial = np.repeat(bits[None], off.size, axis=0)
+        trial[:, pair] = 0
+        trial[np.arange(off.size), off] = 1
+        valid = ok(margins(net, x, label, wins, mask_value, trial))
+        if valid.any():
+            return trial[int(np.argmax(valid))]
+    return None
