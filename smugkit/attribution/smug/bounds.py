@@ -26,16 +26,26 @@ WIDEN = 1e-9
 MAX_ENTRIES = 60_000_000
 
 
-class _Sym:
-    """``L m + l <= t <= U m + u`` for a flat tensor, with its concrete bounds over ``m`` in the box."""
+def top_sum(A: np.ndarray, k: int | None) -> np.ndarray:
+    """Per row, the sum of the ``k`` largest positive entries (all of them when ``k`` is None): the maximum
+    of ``A m`` over 0/1 (or [0, 1]) masks ``m`` with at most ``k`` ones."""
+    P = np.maximum(A, 0)
+    if k is None or k >= A.shape[1]:
+        return P.sum(axis=1)
+    if k <= 0:
+        return np.zeros(A.shape[0])
+    return np.partition(P, A.shape[1] - k, axis=1)[:, A.shape[1] - k :].sum(axis=1)
 
-    def __init__(self, L: np.ndarray, l0: np.ndarray, U: np.ndarray, u0: np.ndarray) -> None:
-        self.L, self.l0, self.U, self.u0 = L, l0, U, u0
+
+class _Sym:
+    """``L m + l <= t <= U m + u`` for a flat tensor, with its concrete bounds over ``m`` in the box (with at
+    most ``k`` ones when ``k`` is set)."""
+
+    def __init__(self, L: np.ndarray, l0: np.ndarray, U: np.ndarray, u0: np.ndarray, k: int | None = None):
+        self.L, self.l0, self.U, self.u0, self.k = L, l0, U, u0, k
 
     def concrete(self) -> tuple[np.ndarray, np.ndarray]:
-        lo = self.l0 + np.minimum(self.L, 0).sum(axis=1)
-        hi = self.u0 + np.maximum(self.U, 0).sum(axis=1)
-        return widen(lo, hi)
+        return widen(self.l0 - top_sum(-self.L, self.k), self.u0 + top_sum(self.U, self.k))
 
     def affine(self, C: sp.spmatrix, off: np.ndarray) -> _Sym:
         """The bounds of ``C t + off``."""
@@ -45,6 +55,7 @@ class _Sym:
             P @ self.l0 + N @ self.u0 + off,
             np.asarray(P @ self.U + N @ self.L),
             P @ self.u0 + N @ self.l0 + off,
+            self.k,
         )
 
 
@@ -59,7 +70,7 @@ def _relu(s: _Sym, lo: np.ndarray, hi: np.ndarray) -> _Sym:
     lam = np.where(cross, hi / np.where(cross, hi - lo, 1.0), active.astype(float))
     up0 = np.where(cross, -lam * lo, 0.0)
     alpha = np.where(cross, (hi >= -lo).astype(float), active.astype(float))  # lower: identity or 0
-    return _Sym(s.L * alpha[:, None], s.l0 * alpha, s.U * lam[:, None], s.u0 * lam + up0)
+    return _Sym(s.L * alpha[:, None], s.l0 * alpha, s.U * lam[:, None], s.u0 * lam + up0, s.k)
 
 
 def _maxpool(net: Network, node, s: _Sym, lo: np.ndarray, hi: np.ndarray) -> _Sym:
@@ -80,13 +91,21 @@ def _maxpool(net: Network, node, s: _Sym, lo: np.ndarray, hi: np.ndarray) -> _Sy
     wins = lo[best] >= others  # that input is the max on every mask: its upper function holds too
     U = np.where(wins[:, None], s.U[best], 0.0)
     u0 = np.where(wins, s.u0[best], top)
-    return _Sym(s.L[best], s.l0[best], U, u0)
+    return _Sym(s.L[best], s.l0[best], U, u0, s.k)
 
 
 def symbolic_bounds(
-    net: Network, x: np.ndarray, windows: MaskUnits, mask_value: float
+    net: Network,
+    x: np.ndarray,
+    windows: MaskUnits,
+    mask_value: float,
+    forms: dict | None = None,
+    max_ones: int | None = None,
+    kept: np.ndarray | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
-    """Sound ``(lo, hi)`` of the input of every ReLU and MaxPool over all masks, or None when too large."""
+    """Sound ``(lo, hi)`` of the input of every ReLU and MaxPool over all masks (with at most ``max_ones``
+    kept windows besides those flagged in ``kept``, fixed to 1), or None when too large;
+    ``forms`` (a dict) receives their linear bounds too, for `pair_bounds`."""
     d = np.asarray(x, np.float64).reshape(-1) - mask_value
     E = windows.incidence()
     n_bits = E.shape[1]
@@ -94,7 +113,11 @@ def symbolic_bounds(
         return None
     M = (sp.diags(d) @ E).toarray()
     base = np.full(d.size, float(mask_value))
-    known = {net.input.name: _Sym(M, base, M, base.copy())}
+    if kept is not None:  # constants, not variables
+        fixed = np.asarray(kept, bool).reshape(-1)
+        base += M[:, fixed].sum(axis=1)
+        M[:, fixed] = 0.0
+    known = {net.input.name: _Sym(M, base, M, base.copy(), max_ones)}
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     needed = {n.name for n in net._schedule([net.output.name], {net.input.name})}
     for node in (n for n in net.nodes if n.name in needed):
@@ -114,6 +137,8 @@ def symbolic_bounds(
             s = known[src].affine(C, off)
         lo, hi = s.concrete()
         out[t] = (lo, hi)
+        if forms is not None:
+            forms[t] = s
         if node.op_type == "Relu":
             known[node.output] = _relu(s, lo, hi)
         elif node.op_type == "MaxPool":
@@ -121,6 +146,35 @@ def symbolic_bounds(
         else:
             return None
     return out
+
+
+def pair_bounds(
+    form: _Sym | None, cols: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of ``a_i - a_j`` for every pair of positions of every pooling window (``n_out x k x k``).
+
+    From the linear bounds ``form`` when given (``U_i - L_j`` over the box, much tighter than
+    ``hi_i - lo_j`` when both inputs move with the same mask bits), else from the intervals; padding
+    positions get ``-inf``/``+inf`` and are never read.
+    """
+    valid = cols >= 0
+    c = np.where(valid, cols, 0)
+    dlo = lo[c][:, :, None] - hi[c][:, None, :]
+    dhi = hi[c][:, :, None] - lo[c][:, None, :]
+    if form is not None:
+        k = cols.shape[1]
+        for i in range(k):
+            for j in range(k):
+                if i == j:
+                    continue
+                a, b = c[:, i], c[:, j]
+                up = form.u0[a] - form.l0[b] + top_sum(form.U[a] - form.L[b], form.k)
+                low = form.l0[a] - form.u0[b] - top_sum(form.U[b] - form.L[a], form.k)
+                low, up = widen(low, up)
+                dlo[:, i, j] = np.maximum(dlo[:, i, j], low)
+                dhi[:, i, j] = np.minimum(dhi[:, i, j], up)
+    both = valid[:, :, None] & valid[:, None, :]
+    return np.where(both, dlo, -np.inf), np.where(both, dhi, np.inf)
 
 
 def affine_source(net: Network, tensor: str, known: dict) -> str:

@@ -39,7 +39,8 @@ class SmugConfig:
     delta: float = _opt(0.0, "full encoding: required logit margin of the label")
     enumerate_bits: int = _opt(
         20,
-        "full encoding: up to this many live mask bits, prove the optimum by enumeration (0: always solve)",
+        "full encoding: up to this many live mask bits, prove the optimum by enumeration; above, enumerate the "
+        "masks smaller than a thinned valid one as far as the budget allows (0: no enumeration, always solve)",
     )
     score: str = _opt("max", "SMUG_BASE reduction per pixel", SCORES)
     ig_steps: int = _opt(200, "Integrated Gradients steps (default 200)")

@@ -23,7 +23,7 @@ BATCH = 2048
 
 
 def _margins(net: Network, x: np.ndarray, label: int, wins: MaskUnits, mask_value: float, masks: np.ndarray):
-    xs = np.stack([wins.apply(x, m, mask_value).reshape(net.input.shape) for m in masks])
+    xs = wins.apply(x, masks, mask_value).reshape((len(masks),) + tuple(net.input.shape[1:]))
     z = net.run(xs, [net.output.name])[net.output.name].reshape(len(masks), -1)
     others = np.delete(z, label, axis=1)
     return z[:, label] - others.max(axis=1)
@@ -44,24 +44,26 @@ def smallest_mask(
     delta: float,
     strict: bool,
     deadline: float,
+    max_size: int | None = None,
 ) -> tuple[np.ndarray | None, int]:
     """The first mask (by size, then lexicographic) keeping ``label`` by ``delta``, and the sizes proved empty.
 
-    Returns ``(None, k)`` when the deadline passed after every mask smaller than ``k`` was ruled out.
+    Returns ``(None, k)`` when the deadline passed after every mask smaller than ``k`` was ruled out, or when
+    every mask of up to ``max_size`` windows was ruled out (``k = max_size + 1``).
     """
     live = live_units(x, wins, mask_value)
     n = live.size
-    for k in range(n + 1):
+    for k in range(n + 1 if max_size is None else min(n, max_size) + 1):
         combos = itertools.combinations(live.tolist(), k)
         for _ in range(0, comb(n, k), BATCH):
             if time.perf_counter() > deadline:
                 return None, k
             chunk = list(itertools.islice(combos, BATCH))
             masks = np.zeros((len(chunk), wins.count), dtype=int)
-            for i, c in enumerate(chunk):
-                masks[i, list(c)] = 1
+            if k:
+                masks[np.repeat(np.arange(len(chunk)), k), np.asarray(chunk, dtype=np.int64).reshape(-1)] = 1
             m = _margins(net, x, label, wins, mask_value, masks)
             ok = m > delta if strict else m >= delta
             if ok.any():
                 return masks[int(np.argmax(ok))], k
-    return None, n + 1
+    return None, n + 1 if max_size is None else min(n, max_size) + 1

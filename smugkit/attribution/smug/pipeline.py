@@ -5,6 +5,7 @@ Sahoo et al., ICLR 2021, "Scaling Symbolic Methods using Gradients for Neural Mo
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -17,7 +18,11 @@ from smugkit.attribution.smug.config import SmugConfig
 from smugkit.attribution.smug.encoding import FirstLayerInstance, first_layer_instance
 from smugkit.attribution.smug.enumerate import live_units, smallest_mask
 from smugkit.attribution.smug.explanation import Explanation
+from smugkit.attribution.smug.full import full_network_problem
 from smugkit.attribution.smug.saliency import smug_base
+from smugkit.attribution.smug.thin import margins as thin_margins
+from smugkit.attribution.smug.thin import thin_mask
+from smugkit.backends.results import join_messages
 from smugkit.dsl.solution import Solution
 from smugkit.errors import InputError, ModelError
 from smugkit.ir import Network
@@ -201,20 +206,43 @@ def solve_and_check(
     t = time.perf_counter()
     # no incumbent: searches warm-start from a greedy mask (the full mask thinned while it stays feasible)
     name = enc.mask_var.name
-    fallback, sol = None, None
+    problem, fallback, sol, least = enc.problem, None, None, 0
     if cfg.encoding == "full" and few and cfg.num_solutions == 1:
         sol = _enumerated(net, x, label, units, cfg, t + 0.5 * cfg.timeout, name)
     if cfg.encoding == "full" and sol is None:  # a valid mask before the solve: a time-out is `feasible`
-        fallback = full_incumbent(net, x, label, scores, cfg, units, backend)
+        fallback = full_incumbent(net, x, label, scores, cfg, units, backend, t + 0.2 * cfg.timeout)
+        if fallback is not None:
+            if cfg.enumerate_bits:
+                sol, least = _smaller_by_enumeration(net, x, label, units, cfg, fallback, t, name)
+            if sol is None and time.perf_counter() - t > 0.75 * cfg.timeout:  # no time left for a MILP
+                sol = _unproved(fallback, name, cfg, t, least)
+            elif sol is None and fallback.any():  # the MILP looks below the fallback: sum(m) < |fallback|
+                problem, mask_var = full_network_problem(
+                    net,
+                    x,
+                    label,
+                    units,
+                    cfg.mask_value,
+                    cfg.delta,
+                    cfg.strict,
+                    max_ones=int(fallback.sum()) - 1,
+                )
+                name = mask_var.name
     if sol is None:
         sol = backends.solve(
-            enc.problem,
+            problem,
             backend=backend,
             timeout=max(cfg.timeout - (time.perf_counter() - t), 0.05 * cfg.timeout),
             num_solutions=cfg.num_solutions,
             seed=cfg.seed,
             incumbent=None if fallback is None else {name: fallback},
         )
+    if fallback is not None and sol.status == "infeasible":  # no mask smaller than the fallback exists
+        msg = f"{sol.backend}: no mask of at most {int(fallback.sum()) - 1} {unit}s keeps the label"
+        sol = _proved(fallback, name, cfg, t, msg, sol)
+    elif fallback is not None and sol.status != "optimal" and least and sol.backend != "forward":
+        sol.lower_bound = max(sol.lower_bound or 0, least)
+        sol.message = join_messages(sol.message, f"every mask of fewer than {least} {unit}s loses the label")
     t_solve = time.perf_counter() - t
     bits, status = _mask_from(sol, name, units.count, cfg.encoding, fallback)
     alternatives = [
@@ -255,7 +283,7 @@ def solve_and_check(
         scores[enc.kept],
         active.size,
         cfg.encoding,
-        fallback=not _from_solver(sol, name, bits),
+        fallback=not _from_solver(sol, name, bits) or (sol.backend == "forward" and status != "optimal"),
         unit=unit,
     ) + bound_note(sol)
     return Solved(
@@ -288,7 +316,8 @@ def honesty_notes(
     if fallback:
         notes.append(
             "the solver found no smaller mask within its budget: this is a fallback mask (the full mask, or for "
-            "the full encoding the first-layer SMUG mask when it keeps the label), valid but not proven minimal"
+            "the full encoding the first-layer SMUG mask when it keeps the label, thinned window by window while "
+            "it keeps it), valid but not proven minimal"
         )
     if blank_label == label:
         notes.append(
@@ -385,8 +414,6 @@ def encode(
         )
         problem, mask_var = _first_layer_problem(inst)
     else:
-        from smugkit.attribution.smug.full import full_network_problem
-
         inst = None
         problem, mask_var = full_network_problem(net, x, label, windows, mask_value, delta, strict)
     return Encoded(problem, mask_var, inst, kept, kept[pos], pre, C, off)
@@ -426,14 +453,86 @@ def _enumerated(net, x, label, wins, cfg: SmugConfig, deadline: float, name: str
         strategy="by-size",
         options={"enumerate_bits": cfg.enumerate_bits},
         seed=cfg.seed,
-        message=f"every mask of fewer than {k} windows loses the label (float64 IR); this one keeps it",
+        message=f"every mask of fewer than {k} {wins.kind}s loses the label (float64 IR); this one keeps it",
         exact_check=None,
     )
 
 
-def full_incumbent(net: Network, x, label: int, scores, cfg: SmugConfig, wins: MaskUnits, backend: str):
+def _smaller_by_enumeration(net, x, label: int, wins: MaskUnits, cfg: SmugConfig, fallback, t0: float, name):
+    """Prove ``fallback`` optimal, or find the optimum, by enumerating every smaller mask by size (one batched
+    float64 IR forward per 2048 masks): until 90% of the budget when the count should fit in it, else for a
+    tenth of the budget, for a lower bound. Returns (a proved `Solution` or None, the size below which every
+    mask was ruled out)."""
+    s = int(np.sum(fallback))
+    if s == 0:
+        return _proved(fallback, name, cfg, t0, "the empty mask keeps the label"), 0
+    count = sum(math.comb(live_units(x, wins, cfg.mask_value).size, k) for k in range(s))
+    probe = np.zeros((min(256, count), wins.count), dtype=int)
+    tp = time.perf_counter()
+    thin_margins(net, x, label, wins, cfg.mask_value, probe)
+    rate = (time.perf_counter() - tp) / probe.shape[0]
+    end = t0 + 0.9 * cfg.timeout
+    fits = time.perf_counter() + count * rate < end  # then the MILP would only repeat the work
+    deadline = end if fits else min(time.perf_counter() + 0.1 * cfg.timeout, end)
+    bits, least = smallest_mask(
+        net, x, label, wins, cfg.mask_value, cfg.delta, cfg.strict, deadline, max_size=s - 1
+    )
+    msg = f"every mask of fewer than {least} {wins.kind}s loses the label (enumerated, float64 IR)"
+    if bits is not None:
+        return _proved(bits, name, cfg, t0, msg + "; this one keeps it"), least
+    if least >= s:
+        return _proved(fallback, name, cfg, t0, msg + "; this mask (found by forward passes) keeps it"), least
+    return None, least
+
+
+def _unproved(bits, name: str, cfg: SmugConfig, t0: float, least: int):
+    """A `Solution` for the valid mask ``bits`` when the budget ends before any solver runs."""
+
+    return Solution(
+        status="feasible",
+        assignment={name: np.asarray(bits, np.int64)},
+        objective=float(np.sum(bits)),
+        lower_bound=float(least) if least else None,
+        solve_time=round(time.perf_counter() - t0, 6),
+        backend="forward",
+        seed=cfg.seed,
+        message=f"every mask of fewer than {least} windows loses the label (enumerated, float64 IR); "
+        "the budget ended before a smaller mask was found or ruled out",
+    )
+
+
+def _proved(bits, name: str, cfg: SmugConfig, t0: float, message: str, sol=None):
+    """A `Solution` saying ``bits`` is optimal: no smaller mask keeps the label (``sol``: the solve that
+    proved it, whose record is kept)."""
+    from dataclasses import replace as _replace
+
+    n = float(bits.sum())
+    fields = {"assignment": {name: np.asarray(bits, np.int64)}, "objective": n, "lower_bound": n}
+    if sol is not None:
+        return _replace(sol, status="optimal", message=message, **fields)
+    return Solution(
+        status="optimal",
+        solve_time=round(time.perf_counter() - t0, 6),
+        backend="forward",
+        seed=cfg.seed,
+        message=message,
+        **fields,
+    )
+
+
+def full_incumbent(
+    net: Network,
+    x,
+    label: int,
+    scores,
+    cfg: SmugConfig,
+    wins: MaskUnits,
+    backend: str,
+    thin_until: float | None = None,
+):
     """The smaller of the first-layer SMUG mask and the full mask that keeps ``label`` ahead by ``delta``
-    (checked on the IR in float64; onnxruntime certifies the final mask), or None when neither does."""
+    (checked on the IR in float64; onnxruntime certifies the final mask), or None when neither does. With
+    ``thin_until`` (a `time.perf_counter` deadline) each is thinned first (`thin.thin_mask`)."""
     from smugkit import backends
 
     def keeps(bits) -> bool:
@@ -441,7 +540,7 @@ def full_incumbent(net: Network, x, label: int, scores, cfg: SmugConfig, wins: M
         m = z[label] - np.delete(z, label).max() if z.size > 1 else np.inf
         return bool(m > cfg.delta if cfg.strict else m >= cfg.delta)
 
-    best = np.ones(wins.count, dtype=int) if keeps(np.ones(wins.count, dtype=int)) else None
+    found = [np.ones(wins.count, dtype=int)] if keeps(np.ones(wins.count, dtype=int)) else []
     try:
         enc = encode(
             net,
@@ -456,11 +555,14 @@ def full_incumbent(net: Network, x, label: int, scores, cfg: SmugConfig, wins: M
         )
         sol = backends.solve(enc.problem, backend=backend, timeout=min(5.0, 0.1 * cfg.timeout), seed=cfg.seed)
         bits, _ = _mask_from(sol, enc.mask_var.name, wins.count, "first_layer")
+        if keeps(bits):
+            found.append(bits)
     except (ModelError, InputError):
-        return best
-    if keeps(bits) and (best is None or bits.sum() < best.sum()):
-        best = bits
-    return best
+        pass
+    if thin_until is not None:
+        args = (net, x, label, wins, cfg.mask_value, cfg.delta, cfg.strict)
+        found = [thin_mask(*args, b, thin_until) for b in found]
+    return min(found, key=lambda b: int(b.sum())) if found else None
 
 
 def _from_solver(sol, name: str, bits: np.ndarray) -> bool:
