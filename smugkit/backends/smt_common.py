@@ -259,18 +259,33 @@ class SmtBackend(Backend):
 
     def _core(self, ctx: SolveContext) -> SearchResult:
         """Core-guided minimisation (`cores`) over pb rows, in a forked child killed at the deadline."""
+        res, ctx.build_seconds = self.core_search(
+            ctx.compiled, ctx.spec, ctx.options, ctx.budget, ctx.seed, ctx.incumbent
+        )
+        ctx.calls = 1
+        return res
+
+    def core_search(
+        self,
+        c: Compiled,
+        spec: ObjectiveSpec,
+        options: dict[str, Any],
+        budget: Budget,
+        seed: int,
+        incumbent: tuple[np.ndarray, Any] | None,
+    ) -> tuple[SearchResult, float]:
+        """Core-guided search from scratch (result, build seconds); it stops once its bound meets
+        ``incumbent``, so proving a known optimum never needs the last, hardest SAT check."""
         from smugkit.backends.cores import core_minimize
 
         t0 = time.perf_counter()
-        engine = self.make_engine(ctx.compiled, ctx.seed, {**ctx.options, "cores": True})
-        lw, _ = self.lowerer(ctx.compiled, engine.builder, ctx.options, ctx.budget)
-        lowered = lw.lower(ctx.spec)
+        engine = self.make_engine(c, seed, {**options, "cores": True})
+        lw, _ = self.lowerer(c, engine.builder, options, budget)
+        lowered = lw.lower(spec)
         engine.columns = (lowered.cols, np.zeros(len(lowered.cols), dtype=np.int64))
         engine.assert_many(lowered.assertions)
-        ctx.build_seconds = time.perf_counter() - t0
-        res = core_minimize(engine, lw, ctx.spec, ctx.budget, ctx.incumbent, self.name)
-        ctx.calls = 1
-        return res
+        build = time.perf_counter() - t0
+        return core_minimize(engine, lw, spec, budget, incumbent, self.name), build
 
     def run(self, ctx: SolveContext) -> tuple[SearchResult, list[SearchResult]]:
         """Lower the problem, then minimise by search (or natively) within the budget."""

@@ -93,3 +93,14 @@ def test_core_guided_cut_short_keeps_the_incumbent() -> None:
     assert sol.status == "feasible" and sol.assignment is not None and sol.exact_check is True
     assert "deadline" in sol.message
     assert sol.lower_bound is None or sol.lower_bound < sol.objective
+
+
+@pytest.mark.parametrize("prover", ("cvc5", "pysmt:z3"))
+def test_hybrid_certificate_by_core_guided_bounds(prover: str) -> None:
+    """HiGHS's optimum K* is proven by core-guided bounds reaching K* (no final SAT check needed)."""
+    require("highs")
+    require(prover)
+    p, C, t, w = weighted(0)
+    sol = solve(p, "highs", timeout=30, certify=prover)
+    assert sol.status == "optimal" and f"proven exactly by {prover}" in sol.message
+    assert Fraction(sol.objective) == brute(C, t, w)
