@@ -104,3 +104,14 @@ def test_hybrid_certificate_by_core_guided_bounds(prover: str) -> None:
     sol = solve(p, "highs", timeout=30, certify=prover)
     assert sol.status == "optimal" and f"proven exactly by {prover}" in sol.message
     assert Fraction(sol.objective) == brute(C, t, w)
+
+
+@pytest.mark.parametrize("binary_as", ("int", "bool"))
+def test_smtlib_maxsat_default_matches_brute_force(binary_as: str) -> None:
+    """The SMT-LIB pipe's default on 0/1 objectives: one script with weighted soft literals (either sign)."""
+    require("smtlib")
+    for seed in (0, 5, 6):
+        p, C, t, w = weighted(seed)
+        sol = solve(p, "smtlib", timeout=30, binary_as=binary_as)
+        assert sol.strategy == "maxsat" and sol.status == "optimal", sol.message
+        assert Fraction(sol.objective) == brute(C, t, w) and sol.exact_check is True
