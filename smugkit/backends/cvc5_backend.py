@@ -1,5 +1,5 @@
 """cvc5 through its native base Python API (TermManager/Solver): exact rationals, search only (cvc5 has no
-optimisation API). Each check runs in a forked child killed at the deadline (cvc5's own time limits did
+optimisation API); on 0/1 problems the default is core-guided search over pb rows (`cores`). Each check runs in a forked child killed at the deadline (cvc5's own time limits did
 not stop hard checks here). Solvers share one TermManager, so a fresh solver per check reuses the terms."""
 
 from __future__ import annotations

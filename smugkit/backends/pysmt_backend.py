@@ -1,5 +1,6 @@
 """Any solver pySMT drives (``pysmt:z3``, ``pysmt:cvc5``; ``pysmt:yices`` when installed), through one fresh
-pySMT environment per solve so symbols of different problems never clash.
+pySMT environment per solve so symbols of different problems never clash. On 0/1 problems the default is
+core-guided search over pb rows (`cores`); the cores are read from the solver beneath pySMT.
 
 A broken yices install (package present, shared library missing) makes pySMT's solver discovery fail for
 every solver; we detect that before pySMT loads and hide yices, so z3 and cvc5 keep working.
