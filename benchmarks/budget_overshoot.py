@@ -26,7 +26,8 @@ def main() -> None:
     ap.add_argument("--budgets", default="2,5")
     ap.add_argument(
         "--backends",
-        default="exact,z3/pb,z3/pb@binary,z3@native,scip,highs+exact,portfolio:exact;highs;z3/pb",
+        default="exact,z3/pb,z3/pb@binary,z3@native,scip,highs+exact,portfolio:exact;highs;z3/pb,"
+        "cvc5,pysmt:z3,pysmt:cvc5,highs+cvc5",
     )
     ap.add_argument("--cache", default="bench-out-overshoot")
     args = ap.parse_args()

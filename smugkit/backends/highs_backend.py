@@ -463,6 +463,14 @@ class HighsBackend(Backend):
                     join_messages(res.message, f"{prover} found a better exact solution than HiGHS."),
                 )
                 return better, 1
+        elif getattr(b, "core_default", False) and spec.integral and b.encoding({}, c) == "pb":
+            # core-guided lower bounds until they meet K*: UNSAT of K*-1 without one hard refutation
+            r, _ = b.core_search(c, spec, {}, budget, seed, (res.x, res.value))
+            better = r.value is not None and r.value < res.value
+            ans = "unsat" if r.status == "optimal" and not better else ("sat" if better else "unknown")
+            if better:
+                msg = f"{prover} found a better exact solution than HiGHS."
+                return SearchResult("feasible", r.x, r.value, None, join_messages(res.message, msg)), 1
         else:
             eng = b.make_engine(c, seed, {})
             lw = Lowerer(c, eng.builder, budget=budget)

@@ -1,5 +1,6 @@
 """Any solver pySMT drives (``pysmt:z3``, ``pysmt:cvc5``; ``pysmt:yices`` when installed), through one fresh
-pySMT environment per solve so symbols of different problems never clash.
+pySMT environment per solve so symbols of different problems never clash. On 0/1 problems the default is
+core-guided search over pb rows (`cores`); the cores are read from the solver beneath pySMT.
 
 A broken yices install (package present, shared library missing) makes pySMT's solver discovery fail for
 every solver; we detect that before pySMT loads and hide yices, so z3 and cvc5 keep working.
@@ -89,8 +90,9 @@ class PysmtBuilder:
 class PysmtEngine(Engine):
     """A pySMT Solver; the time limit goes to the underlying solver (z3 interrupt, cvc5 tlimit-per)."""
 
-    def __init__(self, solver_name: str, seed: int, logic: str) -> None:
+    def __init__(self, solver_name: str, seed: int, logic: str, cores: bool = False) -> None:
         pysmt = _pysmt()
+        self.cores = cores
         self.env = pysmt.environment.Environment()
         self.name, self.seed, self.logic = solver_name, int(seed), logic
         self.builder = PysmtBuilder(self.env)
@@ -101,7 +103,17 @@ class PysmtEngine(Engine):
     def reset(self) -> None:
         if self.solver is not None:
             self.solver.exit()
-        self.solver = self.env.factory.Solver(name=self.name, logic=self.logic, random_seed=self.seed)
+        # cvc5 names the assumptions of an UNSAT answer only when asked first (z3 always does)
+        # (and pySMT's ITE simplifications, which cvc5 refuses beside them, go off)
+        extra = (
+            {"produce-unsat-assumptions": "true", "ite-simp": "false", "simp-ite-compress": "false"}
+            if self.cores and self.name == "cvc5"
+            else {}
+        )
+        self.formula_assumptions = self.name == "cvc5"  # pySMT's z3 pushes non-literal assumptions
+        self.solver = self.env.factory.Solver(
+            name=self.name, logic=self.logic, random_seed=self.seed, solver_options=extra
+        )
 
     def add(self, term: Any) -> None:
         self.solver.add_assertion(term)
@@ -128,6 +140,23 @@ class PysmtEngine(Engine):
         """One solve in the current process: answer and model values."""
         r = self.solver.solve(assumptions or None)
         return ("sat", self._read(*self.columns) if self.columns else []) if r else ("unsat", None)
+
+    def check_core(self, assumptions: list[Any]) -> tuple[str, Any]:
+        """pySMT's ``solve(assumptions)``; the core is read from the solver beneath (pySMT wraps none)."""
+        try:
+            sat = self.solver.solve(assumptions)
+        except Exception as exc:  # noqa: BLE001 - pySMT raises on 'unknown'
+            return "unknown", f"{type(exc).__name__}: {exc}"
+        if sat:
+            return "sat", self._read(*self.columns)
+        conv = self.solver.converter
+        if self.name == "z3":
+            where = {conv.convert(a).get_id(): i for i, a in enumerate(assumptions)}
+            return "unsat", sorted(where[t.get_id()] for t in self.solver.z3.unsat_core())
+        if self.name == "cvc5":
+            where = {conv.convert(a): i for i, a in enumerate(assumptions)}
+            return "unsat", sorted(where[t] for t in self.solver.cvc5.getUnsatAssumptions())
+        return "unsat", list(range(len(assumptions)))  # no core: all of them (still a valid core)
 
     def check(self, assumptions: list[Any], seconds: float) -> str:
         try:
@@ -186,10 +215,11 @@ class _PysmtBackend(SmtBackend):
         native_optimization=False,
         incremental=True,
         exact_arithmetic=True,
-        strategies=("binary", "linear-up", "linear-down"),
+        strategies=("binary", "linear-up", "linear-down", "core"),
     )
     default_strategy = "binary"
     default_bound_mode = "push"
+    default_encoding, core_default = "auto", True  # 0/1 problems: pb rows, core-guided (`cores`)
 
     def version(self) -> str:
         try:
@@ -210,7 +240,7 @@ class _PysmtBackend(SmtBackend):
             if (c.integral.any() and (~c.integral).any())
             else ("QF_LIA" if c.integral.all() else "QF_LRA")
         )
-        return PysmtEngine(self.solver_name, seed, logic)
+        return PysmtEngine(self.solver_name, seed, logic, bool(options.get("cores", False)))
 
 
 class PysmtZ3(_PysmtBackend):

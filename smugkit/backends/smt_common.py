@@ -76,6 +76,12 @@ class Engine:
     def reset(self) -> None:
         """Replace the solver by a fresh, empty one over the same terms (non-incremental checks)."""
 
+    def check_core(self, assumptions: list[Any]) -> tuple[str, Any]:
+        """An in-process check under ``assumptions`` with no time limit (the caller runs it in a killed
+        child): ``("sat", values of columns)``, ``("unsat", indices of a core of assumptions)`` or
+        ``("unknown", reason)``. Engines made with ``cores=True`` support it."""
+        raise NotImplementedError(f"{type(self).__name__} gives no assumption cores")
+
     def assert_many(self, terms: list[Any]) -> None:
         """Add many assertions."""
         for t in terms:
@@ -191,6 +197,20 @@ class SmtBackend(Backend):
     encodings: tuple[str, ...] = ("lia", "pb", "auto")
     default_encoding = "lia"
     default_pb_bits: int | None = 30  # pb rows rounded outward to this many bits (re-checked exactly)
+    core_default = False  # the default strategy over pb rows is core-guided search (`cores`)
+
+    def pick_strategy(
+        self,
+        spec: ObjectiveSpec | None,
+        strategy: str | None,
+        c: Compiled | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> str:
+        """Core-guided search over pb rows where it is the backend's default, else the base choice."""
+        core = self.core_default and spec is not None and spec.integral and c is not None
+        if strategy is None and core and self.encoding(options, c) == "pb":
+            return "core"
+        return super().pick_strategy(spec, strategy, c, options)
 
     def encoding(self, options: dict[str, Any] | None, c: Compiled) -> str:
         """The encoding of one solve: the ``encoding`` option, else the backend's default ("auto" resolved)."""
@@ -237,9 +257,43 @@ class SmtBackend(Backend):
             **self.engine_options,
         }
 
+    def _core(self, ctx: SolveContext) -> SearchResult:
+        """Core-guided minimisation (`cores`) over pb rows, in a forked child killed at the deadline."""
+        res, ctx.build_seconds = self.core_search(
+            ctx.compiled, ctx.spec, ctx.options, ctx.budget, ctx.seed, ctx.incumbent
+        )
+        ctx.calls = 1
+        return res
+
+    def core_search(
+        self,
+        c: Compiled,
+        spec: ObjectiveSpec,
+        options: dict[str, Any],
+        budget: Budget,
+        seed: int,
+        incumbent: tuple[np.ndarray, Any] | None,
+    ) -> tuple[SearchResult, float]:
+        """Core-guided search from scratch (result, build seconds); it stops once its bound meets
+        ``incumbent``, so proving a known optimum never needs the last, hardest SAT check."""
+        from smugkit.backends.cores import core_minimize
+
+        t0 = time.perf_counter()
+        engine = self.make_engine(c, seed, {**options, "cores": True})
+        lw, _ = self.lowerer(c, engine.builder, options, budget)
+        lowered = lw.lower(spec)
+        engine.columns = (lowered.cols, np.zeros(len(lowered.cols), dtype=np.int64))
+        engine.assert_many(lowered.assertions)
+        build = time.perf_counter() - t0
+        return core_minimize(engine, lw, spec, budget, incumbent, self.name), build
+
     def run(self, ctx: SolveContext) -> tuple[SearchResult, list[SearchResult]]:
         """Lower the problem, then minimise by search (or natively) within the budget."""
         c, spec, opts, inc = ctx.compiled, ctx.spec, ctx.options, ctx.incumbent
+        if ctx.strategy == "core":
+            if ctx.num_solutions == 1 and spec is not None and self.encoding(opts, c) == "pb":
+                return self._core(ctx), []
+            ctx.strategy = "binary"  # what ran: core-guided search needs one optimum over pb rows
         if ctx.strategy == "native" and ctx.num_solutions == 1 and spec is not None:
             res, ctx.calls, ctx.build_seconds = self.native(ctx.problem, c, spec, ctx.budget, ctx.seed, opts)
             return keep_incumbent(res, inc), []

@@ -156,6 +156,16 @@ class Z3Engine(Engine):
         self.message = f"z3: unknown ({self.solver.reason_unknown()})"
         return "unknown"
 
+    def check_core(self, assumptions: list[Any]) -> tuple[str, Any]:
+        r = self.solver.check(*assumptions)
+        if r == self.z3.sat:
+            self._values = None
+            return "sat", self.values(*self.columns)
+        if r == self.z3.unsat:
+            where = {a.get_id(): i for i, a in enumerate(assumptions)}
+            return "unsat", sorted(where[t.get_id()] for t in self.solver.unsat_core())
+        return "unknown", self.solver.reason_unknown()
+
     def _check_here(self, assumptions: list[Any]) -> tuple[str, Any]:
         """The check itself (in the forked child): answer and model values or the reason."""
         r = self.solver.check(*assumptions)
@@ -184,7 +194,7 @@ class Z3Backend(SmtBackend):
         native_optimization=True,
         incremental=True,
         exact_arithmetic=True,
-        strategies=("binary", "linear-up", "linear-down", "native"),
+        strategies=("binary", "linear-up", "linear-down", "native", "core"),
     )
     default_strategy = "binary"
     default_bound_mode = "fresh"
