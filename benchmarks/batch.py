@@ -14,7 +14,8 @@ defaults (every core); the "plain loop, 1 thread" line is the fair per-core base
 executor's mask sizes equal the loop's.
 
 The target is ``local:2`` >= 1.7x ``local:1`` on a 2-core machine: run it on a quiet machine (other load
-shares the cores and hides the scaling).
+shares the cores and hides the scaling). The first and last lines time two pure-Python CPU-bound processes
+against one: that ratio is the most any executor can reach at the time, and says how quiet the machine was.
 
 Run: PYTHONPATH=. python benchmarks/batch.py [--n 20] [--executors serial,local:1,local:2,dask:2] [--ray] [--json FILE]
 (list an executor twice, e.g. local:1,local:2,local:1,local:2, to see how much a changing load moves the figures;
@@ -102,6 +103,30 @@ def batch_run(x, executor: str, out: Path) -> dict:
     }
 
 
+def _spin(n: int) -> None:
+    s = 0
+    for i in range(n):
+        s += i
+
+
+def cpu_ceiling(work: int = 10_000_000) -> float:
+    """What two processes get from this machine now: the throughput of two pure-Python CPU-bound processes
+    against one (2.0 on two idle cores). No executor can scale past it; other load on the cores lowers it."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    times = []
+    for n in (1, 2):
+        procs = [ctx.Process(target=_spin, args=(work,)) for _ in range(n)]
+        t0 = time.perf_counter()
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        times.append(time.perf_counter() - t0)
+    return 2 * times[0] / times[1]
+
+
 def _median(values) -> float:
     v = [x for x in values if x is not None]
     return float(sorted(v)[len(v) // 2]) if v else float("nan")
@@ -137,6 +162,8 @@ def main() -> None:
     except OSError:
         load = float("nan")
     print(f"{n} digits, {MODEL} {OPTIONS}; {host_facts()['cpus']} CPUs, load average {load:.2f} at start")
+    ceiling = [cpu_ceiling()]
+    print(f"two CPU-bound processes ran at {ceiling[0]:.2f}x one (the most any executor can scale now)")
 
     loop_s, sizes = plain_loop(x)
     loop1_s, sizes1 = plain_loop_threads(n, 1)
@@ -185,10 +212,12 @@ def main() -> None:
         load_end = os.getloadavg()[0]
     except OSError:
         load_end = float("nan")
-    print(f"load average {load_end:.2f} at the end")
+    ceiling.append(cpu_ceiling())
+    print(f"load average {load_end:.2f} at the end; two CPU-bound processes ran at {ceiling[1]:.2f}x one")
     if args.json:
         record = {"schema": 1, "host": host_facts(), "n": n, "model": MODEL, "options": OPTIONS,
                   "loop_s": loop_s, "loop_1_thread_s": loop1_s, "load_start": load, "load_end": load_end,
+                  "cpu_ceiling": ceiling,
                   "rows": [{k: v for k, v in r.items() if k != "sizes"} for r in rows]}  # fmt: skip
         Path(args.json).write_text(json.dumps(record, indent=2))
 
