@@ -8,12 +8,12 @@ For each digit, smugkit finds a SMUG mask (first-layer encoding, HiGHS) and answ
   fixed)? A stronger, continuous question. smugkit: its full-network encoding (`full.network_logits`) over
   continuous per-pixel bits, one HiGHS MILP per other class j (``logit_j >= logit_l`` infeasible for all j =
   kept; a feasible point is re-checked exactly); Marabou: the same nine queries.
-Each question gets ``--timeout`` seconds per tool (split over its nine queries); agreement is counted on the
-questions both tools settled.
+smugkit gets ``--timeout`` seconds per question, Marabou ``--query-timeout`` per query (nine per question,
+each on a freshly read network); agreement is counted on the questions both tools settled.
 
 Install the peer in its own environment (never a smugkit dependency):
     python -m venv --system-site-packages /work/venvs/speed-peers && /work/venvs/speed-peers/bin/pip install maraboupy
-Run from the project root with that interpreter: python benchmarks/marabou_compare.py [--samples 10] [--timeout 30]
+Run from the project root with that interpreter: python benchmarks/marabou_compare.py [--samples 10] [--timeout 30] [--query-timeout 10]
 """
 
 from __future__ import annotations
@@ -32,39 +32,35 @@ from smugkit import zoo
 from smugkit.attribution.smug import explain
 
 
-def marabou_network(path: str):
-    """The ONNX model read once by Marabou (its queries reset the bounds and added rows each time)."""
+def marabou_query(path: str, lo: np.ndarray, hi: np.ndarray, label: int, timeout: float) -> tuple[str, float]:
+    """'kept' when no class j can reach the label's logit over the input box [lo, hi], else 'lost'/'unknown'.
+
+    One Marabou query per class j, each on a freshly read network (a network object reused after a solve,
+    even with ``clearProperty``, answered UNSAT to a query that is SAT) with ``timeout`` seconds of its own.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from maraboupy import Marabou
 
-        return Marabou.read_onnx(path)
-
-
-def marabou_query(net, lo: np.ndarray, hi: np.ndarray, label: int, timeout: float) -> tuple[str, float]:
-    """'kept' when no class j can reach the label's logit over the input box [lo, hi], else 'lost'/'unknown'."""
-    from maraboupy import Marabou
-
     t = time.perf_counter()
     verdict = "kept"
-    inp, out = net.inputVars[0].reshape(-1), net.outputVars[0].reshape(-1)
     for j in range(10):
         if j == label:
             continue
-        net.clearProperty()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            net = Marabou.read_onnx(path)
+        inp, out = net.inputVars[0].reshape(-1), net.outputVars[0].reshape(-1)
         for v, a, b in zip(inp.tolist(), lo.tolist(), hi.tolist()):
             net.setLowerBound(v, a)
             net.setUpperBound(v, b)
         net.addInequality([out[label], out[j]], [1.0, -1.0], 0.0)  # logit_l - logit_j <= 0
-        left = max(1, int(timeout - (time.perf_counter() - t)))
-        opts = Marabou.createOptions(verbosity=0, timeoutInSeconds=left)
+        opts = Marabou.createOptions(verbosity=0, timeoutInSeconds=max(1, int(timeout)))
         res, _, _ = net.solve(options=opts, verbose=False)
         if res == "sat":
             return "lost", time.perf_counter() - t
         if res != "unsat":
             verdict = "unknown"
-        if time.perf_counter() - t > timeout:
-            return "unknown", time.perf_counter() - t
     return verdict, time.perf_counter() - t
 
 
@@ -102,16 +98,18 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--samples", type=int, default=10)
-    ap.add_argument("--timeout", type=float, default=30.0, help="seconds per question and tool")
+    ap.add_argument(
+        "--timeout", type=float, default=30.0, help="smugkit: seconds per explanation and question"
+    )
+    ap.add_argument("--query-timeout", type=float, default=10.0, help="Marabou: seconds per query (class j)")
     ap.add_argument("--top-k", type=int, default=100)
     args = ap.parse_args()
     path = str(zoo.model_path("digits_cnn28"))
     net = load_model(path)
-    mnet = marabou_network(path)
     images, _ = zoo.sample_inputs(28)
     print(
         f"digits_cnn28, {args.samples} digits, SMUG first-layer masks (top-k {args.top_k}), "
-        f"{args.timeout:g}s per question and tool"
+        f"smugkit {args.timeout:g}s per question, Marabou {args.query_timeout:g}s per query (nine per question)"
     )
     print(
         f"{'#':>2} {'label':>5} {'mask':>5} | point: {'smugkit':>7} {'s':>6} {'Marabou':>7} {'s':>6} "
@@ -126,11 +124,11 @@ def main() -> None:
         masked = np.where(keep, x.reshape(-1), 0.0)
         ours = "kept" if (e.exact_check["logit_margin"] >= 0 and e.certificate["keeps_label"]) else "lost"
         sp_ = e.timings["certify"]  # the exact IR check and onnxruntime's certificate
-        mp, tp = marabou_query(mnet, masked, masked, e.label, args.timeout)
+        mp, tp = marabou_query(path, masked, masked, e.label, args.query_timeout)
         sb, tsb = smugkit_box_query(net, x, keep, e.label, args.timeout)
         lo = np.where(keep, x.reshape(-1), np.minimum(x.reshape(-1), 0.0))
         hi = np.where(keep, x.reshape(-1), np.maximum(x.reshape(-1), 0.0))
-        mb, tb = marabou_query(mnet, lo, hi, e.label, args.timeout)
+        mb, tb = marabou_query(path, lo, hi, e.label, args.query_timeout)
         for key, a, b in (("point", ours, mp), ("box", sb, mb)):
             if "unknown" not in (a, b):
                 agree[key][0] += a == b
