@@ -231,32 +231,26 @@ class SmtlibBackend(Backend):
             return SearchResult("unknown", None, None, None, msg), []
         session = PipeSession(writer, spec, list(command))
         if ctx.strategy == "maxsat" and ctx.num_solutions == 1 and soft_objective(ctx.compiled, spec):
-            ans = session.run(session.base + soft_lines(writer, spec), ctx.budget.remaining())
-            ctx.calls = session.calls
-            if ans == "sat":
-                v = session.objective_value()
-                return SearchResult("optimal", session.model(), v, v, session.message), []
-            res = SearchResult(
-                "infeasible" if ans == "unsat" else "unknown", None, None, None, session.message
-            )
-            return keep_incumbent(res, ctx.incumbent), []
+            return _one_shot(session, session.base + soft_lines(writer, spec), ctx), []
         if ctx.strategy == "maxsat":
             ctx.strategy = "binary"  # what ran: soft literals need one optimum of a 0/1 objective
         if ctx.strategy == "native" and spec is not None:
             # the minimisation form has the objective's sense folded into its sign
-            lines = session.base + [f"(minimize {session.obj})"]
-            ans = session.run(lines, ctx.budget.remaining())
-            ctx.calls = session.calls
-            if ans == "sat":
-                v = session.objective_value()
-                return SearchResult("optimal", session.model(), v, v, session.message), []
-            res = SearchResult(
-                "infeasible" if ans == "unsat" else "unknown", None, None, None, session.message
-            )
-            return keep_incumbent(res, ctx.incumbent), []
+            return _one_shot(session, session.base + [f"(minimize {session.obj})"], ctx), []
         search = ctx.strategy if ctx.strategy in STRATEGIES else "binary"
         res = minimize(session, spec, search, ctx.budget, ctx.incumbent)
         res.message = join_messages(res.message, session.message)
         extra = next_best(session, spec, search, ctx.budget, res, ctx.num_solutions - 1)
         ctx.calls = session.calls
         return res, extra
+
+
+def _one_shot(session: PipeSession, lines: list[str], ctx) -> SearchResult:
+    """One script whose solver optimises by itself (``minimize`` or soft literals): its optimum, or why not."""
+    ans = session.run(lines, ctx.budget.remaining())
+    ctx.calls = session.calls
+    if ans == "sat":
+        v = session.objective_value()
+        return SearchResult("optimal", session.model(), v, v, session.message)
+    res = SearchResult("infeasible" if ans == "unsat" else "unknown", None, None, None, session.message)
+    return keep_incumbent(res, ctx.incumbent)
