@@ -283,5 +283,7 @@ def test_ig_batches_shrink_to_fit_the_memory_limit(monkeypatch, gradients):
         net.run({net.inputs[0].name: np.repeat(x[None, None], 24, axis=0)})
     small = integrated_gradients(net, x, steps=24, gradients=gradients)
     assert small.options["batch_size"] == 3
-    assert integrated_gradients(net, x, steps=24, gradients=gradients, batch_size=12).options["batch_size"] == 3
+    assert (
+        integrated_gradients(net, x, steps=24, gradients=gradients, batch_size=12).options["batch_size"] == 3
+    )
     np.testing.assert_allclose(small.attributions, full.attributions, rtol=1e-6, atol=1e-9)
