@@ -43,13 +43,7 @@ def token_smug_base(
     seed: int = 0,
 ) -> np.ndarray:
     """SMUG_BASE per token (no solver): the IG scores of the top-k first-layer neurons over the tokens they see."""
-    from smugkit.attribution.smug.pipeline import rank_neurons
-    from smugkit.attribution.smug.saliency import smug_base
-    from smugkit.ir.linearize import affine_rows
+    from smugkit.attribution.smug.pipeline import ranked_base
 
-    net = model.network
-    scores, _ = rank_neurons(model, x, label, ig_steps, seed)
-    kept = np.argsort(-scores, kind="stable")[: min(top_k, scores.size)]
-    rows, _ = affine_rows(net, net.first_layer().pre, kept)
     units = make_tokens(x.shape)
-    return smug_base(rows, scores[kept], units.ids().reshape(-1), units.count, score)
+    return ranked_base(model, x, label, top_k, ig_steps, seed, score, units.ids().reshape(-1), units.count)[0]

@@ -15,10 +15,9 @@ import numpy as np
 from smugkit.attribution.base import Method, register_method
 from smugkit.attribution.smug.config import SmugConfig
 from smugkit.attribution.smug.explanation import Explanation
-from smugkit.attribution.smug.pipeline import encode, explain, rank_neurons
-from smugkit.attribution.smug.saliency import REDUCTIONS, smug_base
+from smugkit.attribution.smug.pipeline import encode, explain, rank_neurons, ranked_base
+from smugkit.attribution.smug.saliency import REDUCTIONS
 from smugkit.errors import InputError
-from smugkit.ir.linearize import affine_rows
 from smugkit.model import Model
 from smugkit.units import detect_layout
 
@@ -77,11 +76,9 @@ class SmugBase(Method):
         o = self.options
         net = model.network
         layout = detect_layout(net, o.layout)
-        scores, ig = rank_neurons(model, x, target, o.ig_steps, o.seed)
-        kept = np.argsort(-scores, kind="stable")[: min(o.top_k, scores.size)]
-        rows, _ = affine_rows(net, net.first_layer().pre, kept)
         hw = layout.height * layout.width
         pixel = layout.from_hw(np.arange(hw).reshape(layout.height, layout.width)).reshape(-1)
-        base = smug_base(rows, scores[kept], pixel, hw, o.score).reshape(layout.height, layout.width)
+        base, kept, ig = ranked_base(model, x, target, o.top_k, o.ig_steps, o.seed, o.score, pixel, hw)
+        base = base.reshape(layout.height, layout.width)
         diagnostics = {"kept": kept.tolist(), "completeness_error": getattr(ig, "completeness_error", None)}
         return layout.from_hw(base), model.input.name, diagnostics

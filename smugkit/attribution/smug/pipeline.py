@@ -51,6 +51,26 @@ def rank_neurons(model: Model, x: np.ndarray, label: int, steps: int, seed: int)
     return np.asarray(res.attributions, np.float64).reshape(-1), res
 
 
+def ranked_base(
+    model: Model,
+    x: np.ndarray,
+    label: int,
+    top_k: int,
+    steps: int,
+    seed: int,
+    score: str,
+    unit_of,
+    count: int,
+):
+    """SMUG_BASE without a solver: IG ranks the first layer, the top-k neurons' scores are spread over the
+    ``count`` units their receptive fields touch (``unit_of``: the unit of each input element).
+    Returns the base per unit, the kept neurons and the IG result."""
+    scores, ig = rank_neurons(model, x, label, steps, seed)
+    kept = np.argsort(-scores, kind="stable")[: min(top_k, scores.size)]
+    rows, _ = affine_rows(model.network, model.network.first_layer().pre, kept)
+    return smug_base(rows, scores[kept], unit_of, count, score), kept, ig
+
+
 def explain(
     model,
     x,
