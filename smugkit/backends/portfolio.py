@@ -5,21 +5,26 @@
 ``portfolio`` races the exact members that are installed (`DEFAULT_MEMBERS`). Every member gets the same
 exactly checked incumbent as a hint; members do not exchange incumbents while running. The winner is
 recorded in the Solution's options (``winner``) and message; without a proof, the best exactly valid answer
-any member returned is kept. Members that cannot take the problem (e.g. Exact on real variables) sit out.
+any member returned is kept, with the best lower bound any member proved (one member's mask and another's
+bound can meet: that is a proof too). Members that cannot take the problem (e.g. Exact on real variables)
+sit out.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import select
 import signal
 import time
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from smugkit.backends.base import Backend, Capabilities, SolveContext
+from smugkit.backends.objective import ObjectiveSpec
 from smugkit.backends.results import join_messages, keep_incumbent
 from smugkit.backends.search import SearchResult
 from smugkit.dsl.problem import Compiled
@@ -181,6 +186,8 @@ class PortfolioBackend(Backend):
             return keep_incumbent(none, ctx.incumbent), []
         best = sols[winner]
         first = self._result(c, ctx, best, join_messages(f"won by {winner}", best.message, summary))
+        if first.status == "feasible":
+            first = _pooled_bound(ctx.spec, first, sols)
         return first, [self._result(c, ctx, a, a.message) for a in best.alternatives]
 
     @staticmethod
@@ -198,3 +205,31 @@ class PortfolioBackend(Backend):
         if status == "optimal_unproven":
             low = None
         return SearchResult(status, x, value, low, message)
+
+
+def member_bound(spec: ObjectiveSpec | None, sol: Solution) -> int | None:
+    """A member's lower bound back in the minimised integer form (None: no bound, or a rational objective).
+
+    ``lower_bound`` is ``to_user`` of an integer, a float rounded to nearest: it is read back to that integer
+    when within 1e-6 of it (an integer objective below 2**53 survives the round trip), else rounded up."""
+    if spec is None or not spec.integral or sol.lower_bound is None or not math.isfinite(sol.lower_bound):
+        return None
+    q = (Fraction(sol.lower_bound) - Fraction(spec.const)) * spec.scale * spec.sign
+    near = round(q)
+    return near if abs(q - near) <= Fraction(1, 10**6) else math.ceil(q)
+
+
+def _pooled_bound(spec: ObjectiveSpec | None, res: SearchResult, sols: dict[str, Solution]) -> SearchResult:
+    """``res`` with the best lower bound any member proved; optimal when that bound meets its value."""
+    bounds = {m: b for m, s in sols.items() if (b := member_bound(spec, s)) is not None}
+    if not bounds:
+        return res
+    who = max(bounds, key=bounds.get)
+    if res.lower is not None and bounds[who] <= res.lower:
+        return res
+    res.lower = bounds[who] if res.value is None else min(bounds[who], res.value)
+    res.message = join_messages(res.message, f"lower bound {bounds[who]} from {who}")
+    if res.value is not None and res.lower >= res.value:
+        res.status = "optimal"
+        res.message = join_messages(res.message, "optimal: one member's mask meets another's bound")
+    return res

@@ -29,6 +29,7 @@ _REGISTRY: dict[str, str] = {
     "smtlib": "smugkit.backends.smtlib_backend:SmtlibBackend",
     "exact": "smugkit.backends.exact_backend:ExactBackend",
     "scip": "smugkit.backends.scip_backend:ScipBackend",
+    "cpsat": "smugkit.backends.cpsat_backend:CpsatBackend",
     "portfolio": "smugkit.backends.portfolio:PortfolioBackend",  # also portfolio:<a>;<b>;...
 }
 _CACHE: dict[str, Backend] = {}

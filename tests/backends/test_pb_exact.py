@@ -105,7 +105,7 @@ def _smug_like(seed: int, n: int = 14, k: int = 6) -> Problem:
 
 @pytest.mark.parametrize("seed", range(3))
 def test_exact_scip_and_hybrid_agree_with_brute_force(seed: int) -> None:
-    """SMUG-shaped 14-bit problems: Exact, z3/pb, SCIP and HiGHS certified by Exact find the brute-force optimum."""
+    """SMUG-shaped 14-bit problems: Exact, z3/pb, SCIP, CP-SAT and HiGHS certified by Exact find the brute-force optimum."""
     _require("exact")
     p = _smug_like(seed)
     c = p.compile()
@@ -117,8 +117,9 @@ def test_exact_scip_and_hybrid_agree_with_brute_force(seed: int) -> None:
     )
     # z3/pb's default 30-bit rows sum past 2**31 here unless scaled down: a case that once gave wrong optima
     sols = {"exact": solve(p, "exact", timeout=20), "z3/pb": solve(p, "z3/pb", timeout=20)}
-    if get_backend("scip").available()[0]:
-        sols["scip"] = solve(p, "scip", timeout=20)
+    for other in ("scip", "cpsat"):
+        if get_backend(other).available()[0]:
+            sols[other] = solve(p, other, timeout=20)
     if get_backend("highs").available()[0]:
         sols["highs+exact"] = solve(p, "highs", timeout=20, certify="exact")
         assert "proven exactly by exact" in sols["highs+exact"].message
@@ -227,3 +228,129 @@ def test_dominance_rows_keep_an_optimum() -> None:
         assert kept and min(spec.value(np.array(x, float)) for x in kept) == full
         checked += bool(pairs)
     assert checked >= 6  # the rows were there to be tested
+
+
+def _wide_row_problem(seed: int, n: int = 10) -> Problem:
+    """A 0/1 problem whose exactly scaled rows need about 100-bit integers (2**-80 next to 2**20)."""
+    rng = np.random.default_rng(seed)
+    big = rng.uniform(0.5, 1.0, size=(3, n)) * 2.0**20
+    tiny = rng.uniform(0.5, 1.0, size=(3, n)) * 2.0**-80
+    C = np.where(rng.random((3, n)) < 0.3, tiny, big) * rng.choice([1.0, -0.3], size=(3, n), p=[0.8, 0.2])
+    p = Problem(f"wide{seed}")
+    m = p.binary("m", n)
+    p.add(C @ m >= 0.6 * np.maximum(C, 0).sum(axis=1) + np.minimum(C, 0).sum(axis=1))  # all ones: feasible
+    p.minimize(m.sum())
+    return p
+
+
+def test_portfolio_pools_the_members_bounds() -> None:
+    """At a time-out, the best member bound is kept, read back exactly, and meeting the mask it proves it."""
+    from types import SimpleNamespace
+
+    from smugkit.backends.objective import objective_spec
+    from smugkit.backends.portfolio import _pooled_bound, member_bound
+    from smugkit.backends.search import SearchResult
+
+    spec = objective_spec(_smug_like(0).compile())
+    assert member_bound(spec, SimpleNamespace(lower_bound=7.0)) == 7
+    assert member_bound(spec, SimpleNamespace(lower_bound=7.0000000001)) == 7  # to_user's float of 7
+    assert member_bound(spec, SimpleNamespace(lower_bound=6.5)) == 7
+    assert member_bound(spec, SimpleNamespace(lower_bound=None)) is None
+    sols = {"a": SimpleNamespace(lower_bound=5.0), "b": SimpleNamespace(lower_bound=7.0)}
+    res = _pooled_bound(spec, SearchResult("feasible", np.zeros(14), 8, 3, "won by a"), sols)
+    assert (res.status, res.lower) == ("feasible", 7) and "lower bound 7 from b" in res.message
+    res = _pooled_bound(spec, SearchResult("feasible", np.zeros(14), 7, None, "won by a"), sols)
+    assert res.status == "optimal" and res.lower == 7
+
+
+def test_cpsat_rows_round_outward_only_past_pb_bits() -> None:
+    """Rows that fit go in exactly; wider 0/1 rows become relaxations (every exact point keeps them)."""
+    from smugkit.backends.cpsat_backend import cpsat_rows
+
+    p = Problem("small")
+    m = p.binary("m", 6)
+    p.add(np.array([[0.25, -1.5, 3.0, 0.125, 2.0, 1.0]]) @ m >= 2.5)  # dyadic: small exact integers
+    small = pb_problem(p.compile())
+    rows, relaxed = cpsat_rows(small)
+    assert relaxed == 0 and [r[1] for r in rows] == [r.coefs for r in small.rows]
+    for seed in range(3):
+        pb = pb_problem(_wide_row_problem(seed).compile())
+        rows, relaxed = cpsat_rows(pb)
+        assert relaxed >= 1
+        for cols, coefs, lo, hi in rows:
+            assert max(abs(a) for a in coefs) < 2**20
+        for bits in range(1 << 10):
+            x = [(bits >> i) & 1 for i in range(10)]
+            if check_integer_point(pb, x):  # fails if rounding cut off an exact point
+                for cols, coefs, lo, hi in rows:
+                    t = sum(a * x[j] for a, j in zip(coefs, cols))
+                    assert (lo is None or t >= lo) and (hi is None or t <= hi)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_cpsat_answers_hold_on_the_exact_rows(seed: int) -> None:
+    """An optimum from rounded rows is claimed only with a model that passes the exact rows."""
+    _require("cpsat")
+    p = _wide_row_problem(seed)
+    pb = pb_problem(p.compile())
+    best = min(
+        b.bit_count() for b in range(1 << 10) if check_integer_point(pb, [(b >> i) & 1 for i in range(10)])
+    )
+    s = solve(p, "cpsat", timeout=20)
+    assert "rounded outward" in s.message
+    assert s.exact_check is True
+    assert s.objective == best if s.status == "optimal" else s.lower_bound <= best
+
+
+def test_cpsat_enumerates_next_best_masks() -> None:
+    """Next-best masks by nogoods match brute force (its budget is tested in test_overshoot)."""
+    _require("cpsat")
+    p = _smug_like(2, n=12)
+    pb = pb_problem(p.compile())
+    sizes = sorted(
+        b.bit_count() for b in range(1 << 12) if check_integer_point(pb, [(b >> i) & 1 for i in range(12)])
+    )
+    s = solve(p, "cpsat", timeout=20, num_solutions=3)
+    assert [s.objective] + [a.objective for a in s.alternatives] == sizes[:3]
+
+
+def test_cpsat_agrees_with_exact_on_the_demo_instance(tmp_path) -> None:
+    """The demo's first layer (57-bit exact rows): CP-SAT given those integers claimed 35 optimal; the optimum
+    is 34. Rounded to its default 20 bits it must agree with Exact; more than 30 bits is refused."""
+    from smugkit.bench.runner import prepare
+    from smugkit.bench.suites import InstanceSpec
+    from smugkit.errors import InputError
+
+    _require("cpsat")
+    _require("exact")
+    p = prepare(InstanceSpec("digits_cnn28", 0, 100, 0.5, 2), tmp_path).encoded.problem
+    ref = solve(p, "exact", timeout=30)
+    s = solve(p, "cpsat", timeout=30)
+    assert ref.status == "optimal" and s.status == "optimal", (ref.message, s.message)
+    assert s.objective == ref.objective and s.exact_check is True
+    with pytest.raises(InputError, match="pb_bits"):
+        solve(p, "cpsat", timeout=5, pb_bits=40)
+
+
+def test_cpsat_crash_is_a_status(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child that dies leaves the incumbent and a message naming the crash, not an exception."""
+    import smugkit.backends.cpsat_backend as cb
+
+    _require("cpsat")
+    dying = tmp_path / "dying.py"
+    dying.write_text("import sys\nsys.stderr.write('boom\\n')\nsys.exit(3)\n")
+    monkeypatch.setattr(cb, "WORKER", dying)
+    s = solve(_smug_like(0), "cpsat", timeout=10)
+    assert s.status == "feasible" and s.exact_check is True
+    assert "crashed (exit 3): boom" in s.message
+
+
+def test_cpsat_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "ortools" else real(name, *a)
+    )
+    with pytest.raises(SolverUnavailable, match=r"smugkit\[cpsat\]"):
+        solve(_smug_like(0), "cpsat", timeout=5)

@@ -170,7 +170,7 @@ def test_every_installed_backend_finds_the_brute_force_minimum_on_a_sentence(bac
     x = tm.embed(v.encode(sentence).ids)
     masks = _masks(5, 6)
     for encoding in ("first_layer", "full"):
-        if encoding == "full" and backend in ("exact", "z3/pb"):
+        if encoding == "full" and backend in ("exact", "z3/pb", "cpsat"):
             with pytest.raises(ProblemError, match="no pseudo-Boolean form"):  # 0/1 rows only, no ReLU
                 explain_text(
                     m, sentence, vocab=v, encoding=encoding, backend=backend, ig_steps=16, enumerate_bits=0
