@@ -2,8 +2,8 @@
 
 CP-SAT takes only integer coefficients and reasons in 64-bit integers, but it is not safe with big ones: on
 the bundled demo's exactly scaled rows (57-bit integers) it reported 35 as *optimal* where the optimum is 34,
-and rows rounded to 40 bits gave wrong optima on 4 of 54 digits instances; at 16-30 bits every optimum
-matched Exact (`benchmarks/cpsat_cross_check.py`). So every 0/1 row is rounded *outward* to
+and on 54 digits instances the exact integers gave 4 wrong optima, rows rounded to 40 bits 3; at 16-30 bits
+every optimum matched Exact (`benchmarks/cpsat_cross_check.py`). So every 0/1 row is rounded *outward* to
 ``pb_bits`` bits (default 20; `pb_lowering.round_outward`): a relaxation, whose models are re-checked on the
 exact rows. An optimum is reported only for a model that passes that check, and, as for HiGHS and SCIP, the
 optimality itself is the solver's word, not an exact proof (CP-SAT is not offered as a hybrid's prover).

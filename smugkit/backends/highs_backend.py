@@ -245,14 +245,22 @@ class _Model:
         return ("feasible" if has_x else "unknown"), x, bound
 
 
+#: share of the budget kept back on problems with ReLU rows for the MILP solver's late stop: it checks its time
+#: limit between LP iterations, and on the full encoding of a CNN (a root LP of seconds) HiGHS stopped 1-3 s
+#: late at 60 s (`benchmarks/end_to_end.py --only full`)
+LATE_STOP = 0.05
+
+
 def _reserve(c: Compiled, budget: Budget) -> float:
     """Seconds of the budget kept back from HiGHS for what follows it: the exact re-check, the greedy fall-back
-    mask and the Solution's own re-check (a share of the budget plus a term growing with the problem)."""
+    mask and the Solution's own re-check (a share of the budget plus a term growing with the problem), and
+    for ReLU rows the solver's late stop."""
     if budget.seconds is None:
         return 0.0
     relu_nnz = sum(rl.R.nnz for rl in c.relus)  # exact completions re-check every ReLU row
     work = 1e-6 * (c.A.nnz + c.n) + 8e-6 * relu_nnz
-    return min(0.5 * budget.remaining(), 0.1 + 0.02 * budget.seconds + work)
+    late = LATE_STOP * budget.seconds if c.relus else 0.0
+    return min(0.5 * budget.remaining(), 0.1 + 0.02 * budget.seconds + work + late)
 
 
 def _report_progress(h: Any, ctx: SolveContext, spec: ObjectiveSpec | None) -> None:
