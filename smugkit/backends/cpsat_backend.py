@@ -31,7 +31,7 @@ from smugkit.backends.base import Backend, Capabilities, SolveContext
 from smugkit.backends.objective import ObjectiveSpec
 from smugkit.backends.pb_lowering import ge_rows, round_outward
 from smugkit.backends.pb_rows import PbProblem, check_integer_point, pb_problem, pb_unsupported
-from smugkit.backends.results import join_messages, keep_incumbent
+from smugkit.backends.results import join_messages, keep_incumbent, next_best
 from smugkit.backends.search import SearchResult
 from smugkit.dsl.problem import Compiled
 from smugkit.errors import InputError
@@ -62,7 +62,7 @@ def cpsat_rows(pb: PbProblem, bits: int = PB_BITS) -> tuple[list[list[Any]], int
 
 
 class CpsatBackend(Backend):
-    """CP-SAT (OR-tools) in a child process, exact integer rows."""
+    """CP-SAT (OR-tools) in a child process, on outward-rounded integer rows; models re-checked exactly."""
 
     name = "cpsat"
     package = "ortools"
@@ -118,18 +118,13 @@ class CpsatBackend(Backend):
             first.message = join_messages(
                 first.message, f"{relaxed} rows rounded outward to {bits} bits, models re-checked"
             )
-        results = [first]
-        binary = all(pb.lb[j] >= 0 and pb.ub[j] <= 1 for j in decision.tolist())
-        while len(results) < ctx.num_solutions and results[-1].x is not None and not ctx.budget.expired():
-            if not binary or decision.size == 0:
-                first.message = join_messages(first.message, "enumeration needs 0/1 decision variables")
-                break
-            blocked = [[decision.tolist(), np.rint(r.x[decision]).astype(int).tolist()] for r in results]
-            nxt = self._one(ctx, pb, rows, blocked, None, workers)
-            if nxt.x is None:
-                break
-            results.append(nxt)
-        return first, results[1:]
+        binary = decision.size > 0 and all(pb.lb[j] >= 0 and pb.ub[j] <= 1 for j in decision.tolist())
+
+        def excluding(points: list[np.ndarray]) -> SearchResult:
+            blocked = [[decision.tolist(), np.rint(x[decision]).astype(int).tolist()] for x in points]
+            return self._one(ctx, pb, rows, blocked, None, workers)
+
+        return first, next_best(ctx, first, binary, excluding)
 
     def _one(
         self,
@@ -208,7 +203,9 @@ def run_worker(payload: dict[str, Any], seconds: float) -> tuple[str, list[dict[
     return state, out
 
 
-def _result(pb: PbProblem, spec: ObjectiveSpec | None, state: str, lines: list[dict], ctx) -> SearchResult:
+def _result(
+    pb: PbProblem, spec: ObjectiveSpec | None, state: str, lines: list[dict], ctx: SolveContext
+) -> SearchResult:
     """The best exactly re-checked model among the lines, with CP-SAT's status and bound."""
     best_x, best_v, rejected = None, None, 0
     for d in lines:

@@ -21,7 +21,7 @@ from smugkit.backends.base import Backend, Capabilities, SolveContext
 from smugkit.backends.forked import forked_stream
 from smugkit.backends.objective import ObjectiveSpec
 from smugkit.backends.pb_rows import PbProblem, pb_problem, pb_unsupported
-from smugkit.backends.results import join_messages, keep_incumbent
+from smugkit.backends.results import join_messages, keep_incumbent, next_best
 from smugkit.backends.search import SearchResult
 from smugkit.dsl.problem import Compiled
 
@@ -222,17 +222,9 @@ class ExactBackend(Backend):
             first.message = join_messages(first.message, f"{len(pairs)} dominance rows")
         if proof:
             first.message = join_messages(first.message, f"VeriPB proof log: {proof}.formula, {proof}.proof")
-        results = [first]
-        binary = all(pb.lb[j] >= 0 and pb.ub[j] <= 1 for j in decision.tolist())
-        while len(results) < ctx.num_solutions and results[-1].x is not None and not ctx.budget.expired():
-            if not binary or decision.size == 0:
-                first.message = join_messages(first.message, "enumeration needs 0/1 decision variables")
-                break
-            nxt = self._one(ctx, pb, [r.x for r in results], decision, None, [])
-            if nxt.x is None:
-                break
-            results.append(nxt)
-        return first, results[1:]
+        binary = decision.size > 0 and all(pb.lb[j] >= 0 and pb.ub[j] <= 1 for j in decision.tolist())
+        more = next_best(ctx, first, binary, lambda points: self._one(ctx, pb, points, decision, None, []))
+        return first, more
 
     def prove_bound(
         self, c: Compiled, spec: ObjectiveSpec, value: int, seconds: float, hint: np.ndarray | None = None

@@ -245,10 +245,11 @@ class _Model:
         return ("feasible" if has_x else "unknown"), x, bound
 
 
-#: share of the budget kept back on problems with ReLU rows for the MILP solver's late stop: it checks its time
-#: limit between LP iterations, and on the full encoding of a CNN (a root LP of seconds) HiGHS stopped 1-3 s
-#: late at 60 s (`benchmarks/end_to_end.py --only full`)
-LATE_STOP = 0.05
+#: seconds per non-zero kept back on problems with ReLU rows for the MILP solver's late stop (at most a tenth
+#: of the budget): it checks its time limit between LP iterations, whose cost grows with the non-zeros, and
+#: on the full encoding of a CNN (~0.25M non-zeros, a root LP of seconds) HiGHS stopped 1-3 s late
+#: (`benchmarks/end_to_end.py --only full`)
+LATE_STOP_PER_NNZ = 1e-5
 
 
 def _reserve(c: Compiled, budget: Budget) -> float:
@@ -259,7 +260,7 @@ def _reserve(c: Compiled, budget: Budget) -> float:
         return 0.0
     relu_nnz = sum(rl.R.nnz for rl in c.relus)  # exact completions re-check every ReLU row
     work = 1e-6 * (c.A.nnz + c.n) + 8e-6 * relu_nnz
-    late = LATE_STOP * budget.seconds if c.relus else 0.0
+    late = min(0.1 * budget.seconds, LATE_STOP_PER_NNZ * (c.A.nnz + relu_nnz)) if c.relus else 0.0
     return min(0.5 * budget.remaining(), 0.1 + 0.02 * budget.seconds + work + late)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -151,3 +152,23 @@ def keep_incumbent(res: SearchResult, inc: tuple[np.ndarray, Any] | None) -> Sea
     if inc is not None and res.status == "unknown" and (res.x is None or res.value > inc[1]):
         return SearchResult("feasible", inc[0], inc[1], res.lower, res.message)
     return res
+
+
+def next_best(
+    ctx: SolveContext,
+    first: SearchResult,
+    binary: bool,
+    excluding: Callable[[list[np.ndarray]], SearchResult],
+) -> list[SearchResult]:
+    """Up to ``ctx.num_solutions - 1`` further answers after ``first``, each from ``excluding(points)``: a
+    solve with nogoods over the 0/1 decision columns (``binary``) that excludes every point found so far."""
+    results = [first]
+    while len(results) < ctx.num_solutions and results[-1].x is not None and not ctx.budget.expired():
+        if not binary:
+            first.message = join_messages(first.message, "enumeration needs 0/1 decision variables")
+            break
+        nxt = excluding([r.x for r in results])
+        if nxt.x is None:
+            break
+        results.append(nxt)
+    return results[1:]
