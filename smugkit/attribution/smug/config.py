@@ -45,7 +45,7 @@ class SmugConfig:
     score: str = _opt("max", "SMUG_BASE reduction per pixel", SCORES)
     ig_steps: int = _opt(200, "Integrated Gradients steps (default 200)")
     gradients: str = _opt(
-        "auto", "gradient provider: auto (the faster of ir and onnx, measured), ir, onnx or fd (default auto)"
+        "auto", "gradient provider: auto (onnx where it agrees with ir), ir, onnx or fd (default auto)"
     )
     backend: str | None = _opt(
         None, "solver backend (see `smugkit backends`; default: the fastest installed)"
