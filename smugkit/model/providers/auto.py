@@ -1,12 +1,12 @@
-"""``auto``: per kind of call, ``onnx`` (emitted graph, onnxruntime, float32) when its graph builds and agrees with
-``ir`` (float64 numpy) on a probe of the first large call, else ``ir``; the choice is kept.
+"""``auto``: per kind of call, ``onnx`` (emitted graph, onnxruntime, float32) when its graph builds and agrees
+with ``ir`` (float64 numpy) on a probe of the first large call, else ``ir``; the choice is kept.
 
-The choice depends on the network and the call only, never on timing, so a run gives the same answer in every
-process (an earlier timing-based choice could flip between float32 and float64 gradients from one run to the
-next and change an IG ranking). ``onnx`` measured faster on every bundled model: 1.7x (digits_mlp8) to 5.0x
-(digits_cnn8) for a 32-point vector-Jacobian product (``python benchmarks/providers.py``).
-Small calls (a few points) always go to ``ir``: an emitted graph costs its build time before it pays off.
-A network the ONNX emitter cannot express simply stays on ``ir``.
+The choice depends on the network and the call only, never on timing, so runs do not switch between float32
+and float64 gradients from one process to the next (a timing-based choice did, and changed an IG ranking).
+``onnx`` measured faster on every bundled model: 1.7x (digits_mlp8) to 5.0x (digits_cnn8) for a 32-point
+vector-Jacobian product (``python benchmarks/providers.py``). Small calls (a few points) always go to ``ir``:
+an emitted graph costs its build time before it pays off. A network the ONNX emitter cannot express simply
+stays on ``ir``.
 """
 
 from __future__ import annotations
