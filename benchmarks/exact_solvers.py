@@ -36,9 +36,8 @@ def exact_proof(row: dict) -> bool:
     if b.startswith("portfolio"):
         reason = row.get("reason") or ""
         won = reason.partition("won by ")[2].split(";")[0].strip()
-        pooled = re.search(
-            r"lower bound -?\d+ from ([^;,\s]+)", reason
-        )  # another member's bound met the mask
+        # a feasible winner made optimal by another member's bound: both must be exact
+        pooled = re.search(r"lower bound -?\d+ from ([^;,\s]+)", reason)
         bound_by = pooled.group(1) if pooled and "optimal: one member" in reason else won
         return won.startswith(EXACT_SOLVERS) and bound_by.startswith(EXACT_SOLVERS)
     return b.startswith(EXACT_SOLVERS)

@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -71,8 +71,9 @@ class CpsatBackend(Backend):
         native_optimization=True, incremental=False, exact_arithmetic=False, strategies=("native",)
     )
     default_strategy = "native"
-    # workers: CP-SAT search workers (default: SMUGKIT_THREADS, else the cores here); pb_bits: row size
-    free_options = ("workers", "pb_bits")
+    #: row coefficient sizes, as for the SMT backends' pb rows, up to the largest that matched Exact
+    option_choices: ClassVar[dict[str, tuple[Any, ...]]] = {"pb_bits": (8, 12, 16, 20, 24, MAX_BITS)}
+    free_options = ("workers",)  # CP-SAT search workers (default: SMUGKIT_THREADS, else the cores here)
 
     def version(self) -> str:
         # never import ortools here: it cannot share this process with highspy
@@ -92,12 +93,6 @@ class CpsatBackend(Backend):
             why = "CP-SAT needs an integer objective"
         return why
 
-    def _int_option(self, ctx: SolveContext, name: str, default: int, low: int, high: int) -> int:
-        n = ctx.options.get(name, default)
-        if not isinstance(n, int) or isinstance(n, bool) or not low <= n <= high:
-            raise InputError(f"cpsat: option {name} must be an integer in [{low}, {high}], got {n!r}")
-        return n
-
     def run(self, ctx: SolveContext) -> tuple[SearchResult, list[SearchResult]]:
         """Minimise once; further optima with nogoods over the 0/1 decision columns."""
         from smugkit.backends.exact_backend import decision_columns
@@ -105,8 +100,12 @@ class CpsatBackend(Backend):
         pb = pb_problem(ctx.compiled)
         if pb.trivially_infeasible:
             return SearchResult("infeasible", None, None, None, "a constant row fails"), []
-        bits = self._int_option(ctx, "pb_bits", PB_BITS, 2, MAX_BITS)
-        workers = self._int_option(ctx, "workers", threads() or cores(), 1, 1024)
+        bits = ctx.options.get("pb_bits", PB_BITS)
+        workers = ctx.options.get("workers", threads() or cores())
+        if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= 1024:
+            raise InputError(
+                f"backend 'cpsat': option workers must be an integer in [1, 1024], got {workers!r}"
+            )
         try:
             rows, relaxed = cpsat_rows(pb, bits)
         except ValueError as exc:
@@ -118,13 +117,12 @@ class CpsatBackend(Backend):
             first.message = join_messages(
                 first.message, f"{relaxed} rows rounded outward to {bits} bits, models re-checked"
             )
-        binary = decision.size > 0 and all(pb.lb[j] >= 0 and pb.ub[j] <= 1 for j in decision.tolist())
 
         def excluding(points: list[np.ndarray]) -> SearchResult:
             blocked = [[decision.tolist(), np.rint(x[decision]).astype(int).tolist()] for x in points]
             return self._one(ctx, pb, rows, blocked, None, workers)
 
-        return first, next_best(ctx, first, binary, excluding)
+        return first, next_best(ctx, first, pb.binary_on(decision), excluding)
 
     def _one(
         self,

@@ -222,8 +222,9 @@ class ExactBackend(Backend):
             first.message = join_messages(first.message, f"{len(pairs)} dominance rows")
         if proof:
             first.message = join_messages(first.message, f"VeriPB proof log: {proof}.formula, {proof}.proof")
-        binary = decision.size > 0 and all(pb.lb[j] >= 0 and pb.ub[j] <= 1 for j in decision.tolist())
-        more = next_best(ctx, first, binary, lambda points: self._one(ctx, pb, points, decision, None, []))
+        more = next_best(
+            ctx, first, pb.binary_on(decision), lambda points: self._one(ctx, pb, points, decision, None, [])
+        )
         return first, more
 
     def prove_bound(

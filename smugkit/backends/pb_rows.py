@@ -48,6 +48,10 @@ class PbProblem:
         """True when every column is 0/1 (a pure pseudo-Boolean problem)."""
         return all(lo >= 0 and hi <= 1 for lo, hi in zip(self.lb, self.ub))
 
+    def binary_on(self, cols: np.ndarray) -> bool:
+        """True when ``cols`` is not empty and each of them is 0/1 (what nogood enumeration needs)."""
+        return cols.size > 0 and all(self.lb[j] >= 0 and self.ub[j] <= 1 for j in cols.tolist())
+
 
 def pb_unsupported(c: Compiled) -> str | None:
     """Why ``c`` has no exact integer form (real columns, ReLUs, unbounded integers), or None."""

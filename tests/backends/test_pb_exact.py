@@ -67,6 +67,19 @@ def _require(name: str) -> None:
         pytest.skip(reason)
 
 
+def _feasible_masks(p: Problem) -> list[list[int]]:
+    """Every 0/1 point of ``p`` (all columns binary) that passes its exactly scaled rows: brute force."""
+    c = p.compile()
+    pb = pb_problem(c)
+    points = ([(b >> i) & 1 for i in range(c.n)] for b in range(1 << c.n))
+    return [x for x in points if check_integer_point(pb, x)]
+
+
+def _brute_optimum(p: Problem) -> int:
+    """The least number of ones among `_feasible_masks`."""
+    return min(sum(x) for x in _feasible_masks(p))
+
+
 def test_pb_backends_name_the_problem_they_cannot_take() -> None:
     _require("exact")
     case = next(c for c in CORPUS if c.name == "real_lp_vertex")
@@ -108,13 +121,7 @@ def test_exact_scip_and_hybrid_agree_with_brute_force(seed: int) -> None:
     """SMUG-shaped 14-bit problems: Exact, z3/pb, SCIP, CP-SAT and HiGHS certified by Exact find the brute-force optimum."""
     _require("exact")
     p = _smug_like(seed)
-    c = p.compile()
-    pb = pb_problem(c)
-    best = min(
-        (b).bit_count()
-        for b in range(1 << c.n)
-        if check_integer_point(pb, [(b >> i) & 1 for i in range(c.n)])
-    )
+    best = _brute_optimum(p)
     # z3/pb's default 30-bit rows sum past 2**31 here unless scaled down: a case that once gave wrong optima
     sols = {"exact": solve(p, "exact", timeout=20), "z3/pb": solve(p, "z3/pb", timeout=20)}
     for other in ("scip", "cpsat"):
@@ -176,13 +183,7 @@ def test_pb_encoding_with_coarse_rows_is_still_exact(backend: str, strategy: str
     _require(backend)
     for seed in range(2):
         p = _smug_like(seed, n=10)
-        c = p.compile()
-        pb = pb_problem(c)
-        best = min(
-            b.bit_count()
-            for b in range(1 << c.n)
-            if check_integer_point(pb, [(b >> i) & 1 for i in range(c.n)])
-        )
+        best = _brute_optimum(p)
         s = solve(p, backend, timeout=20, strategy=strategy, encoding="pb", pb_bits=8)
         assert s.status == "optimal" and s.objective == best, s.message
         assert s.exact_check is True
@@ -220,9 +221,7 @@ def test_dominance_rows_keep_an_optimum() -> None:
         c = p.compile()
         spec = objective_spec(c)
         pairs = dominance_pairs(c, spec)
-        pb = pb_problem(c)
-        pts = [[(b >> i) & 1 for i in range(n)] for b in range(1 << n)]
-        feas = [x for x in pts if check_integer_point(pb, x)]
+        feas = _feasible_masks(p)
         full = min(spec.value(np.array(x, float)) for x in feas)
         kept = [x for x in feas if all(x[i] <= x[j] for i, j in pairs)]
         assert kept and min(spec.value(np.array(x, float)) for x in kept) == full
@@ -274,17 +273,15 @@ def test_cpsat_rows_round_outward_only_past_pb_bits() -> None:
     rows, relaxed = cpsat_rows(small)
     assert relaxed == 0 and [r[1] for r in rows] == [r.coefs for r in small.rows]
     for seed in range(3):
-        pb = pb_problem(_wide_row_problem(seed).compile())
-        rows, relaxed = cpsat_rows(pb)
+        wide = _wide_row_problem(seed)
+        rows, relaxed = cpsat_rows(pb_problem(wide.compile()))
         assert relaxed >= 1
         for cols, coefs, lo, hi in rows:
             assert max(abs(a) for a in coefs) < 2**20
-        for bits in range(1 << 10):
-            x = [(bits >> i) & 1 for i in range(10)]
-            if check_integer_point(pb, x):  # fails if rounding cut off an exact point
-                for cols, coefs, lo, hi in rows:
-                    t = sum(a * x[j] for a, j in zip(coefs, cols))
-                    assert (lo is None or t >= lo) and (hi is None or t <= hi)
+        for x in _feasible_masks(wide):  # fails if rounding cut off an exact point
+            for cols, coefs, lo, hi in rows:
+                t = sum(a * x[j] for a, j in zip(coefs, cols))
+                assert (lo is None or t >= lo) and (hi is None or t <= hi)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -292,10 +289,7 @@ def test_cpsat_answers_hold_on_the_exact_rows(seed: int) -> None:
     """An optimum from rounded rows is claimed only with a model that passes the exact rows."""
     _require("cpsat")
     p = _wide_row_problem(seed)
-    pb = pb_problem(p.compile())
-    best = min(
-        b.bit_count() for b in range(1 << 10) if check_integer_point(pb, [(b >> i) & 1 for i in range(10)])
-    )
+    best = _brute_optimum(p)
     s = solve(p, "cpsat", timeout=20)
     assert "rounded outward" in s.message
     assert s.exact_check is True
@@ -306,10 +300,7 @@ def test_cpsat_enumerates_next_best_masks() -> None:
     """Next-best masks by nogoods match brute force (its budget is tested in test_overshoot)."""
     _require("cpsat")
     p = _smug_like(2, n=12)
-    pb = pb_problem(p.compile())
-    sizes = sorted(
-        b.bit_count() for b in range(1 << 12) if check_integer_point(pb, [(b >> i) & 1 for i in range(12)])
-    )
+    sizes = sorted(sum(x) for x in _feasible_masks(p))
     s = solve(p, "cpsat", timeout=20, num_solutions=3)
     assert [s.objective] + [a.objective for a in s.alternatives] == sizes[:3]
 
