@@ -31,16 +31,20 @@ def exact_proof(row: dict) -> bool:
     if row.get("status") != "optimal":
         return False
     b = row["backend"]
-    if "+" in b:  # a hybrid is 'optimal' only when its prover refuted K*-1
-        return True
     if b.startswith("portfolio"):
         reason = row.get("reason") or ""
         won = reason.partition("won by ")[2].split(";")[0].strip()
         # a feasible winner made optimal by another member's bound: both must be exact
         pooled = re.search(r"lower bound -?\d+ from ([^;,\s]+)", reason)
         bound_by = pooled.group(1) if pooled and "optimal: one member" in reason else won
-        return won.startswith(EXACT_SOLVERS) and bound_by.startswith(EXACT_SOLVERS)
-    return b.startswith(EXACT_SOLVERS)
+        return exact_name(won) and exact_name(bound_by)
+    return exact_name(b)
+
+
+def exact_name(backend: str) -> bool:
+    """Whether an "optimal" from ``backend`` is exact: an exact solver, or a hybrid (optimal only once its
+    prover refuted K*-1)."""
+    return "+" in backend or backend.startswith(EXACT_SOLVERS)
 
 
 def main() -> None:

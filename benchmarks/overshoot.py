@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from smugkit.backends import available_backends, solve
+from smugkit.backends.registry import split_hybrid
 from smugkit.bench.runner import prepare
 from smugkit.bench.suites import InstanceSpec
 from smugkit.errors import ProblemError
@@ -39,7 +40,7 @@ BENCH = {  # open instances of the digits suite
 
 def run(problem, name: str, budget: float) -> tuple[float, str]:
     """One solve of ``problem`` by ``name`` (``backend[@strategy][+prover]``): (overshoot s, status)."""
-    spec, _, prover = name.partition("+")
+    spec, prover = split_hybrid(name)
     backend, _, strategy = spec.partition("@")
     opts = {"certify": prover} if prover else {}
     t0 = time.perf_counter()

@@ -509,7 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="compare solver backends on SMUG instances")
     p.add_argument(
-        "--suite", default="smoke", help="smoke, digits, scale, full, text, or a JSON file of instances"
+        "--suite",
+        default="smoke",
+        help="smoke, digits, dense, scale, full, text, or a JSON file of instances",
     )
     p.add_argument(
         "--backends",

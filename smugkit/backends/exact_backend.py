@@ -230,7 +230,8 @@ class ExactBackend(Backend):
     def prove_bound(
         self, c: Compiled, spec: ObjectiveSpec, value: int, seconds: float, hint: np.ndarray | None = None
     ) -> tuple[str, Any]:
-        """Whether ``objective <= value`` is satisfiable: ('unsat', None), ('sat', columns) or ('unknown', why).
+        """Whether ``objective <= value`` is satisfiable: ('unsat', None), ('sat', columns), ('optimal', columns)
+        when those columns are also proved best, or ('unknown', why).
 
         ``hint`` (e.g. the MILP solution being certified) seeds Exact; dominance rows cut symmetric work.
         """
@@ -260,7 +261,8 @@ def _bounded(
     pairs: list[tuple[int, int]] = (),
     hint: np.ndarray | None = None,
 ) -> tuple[str, Any]:
-    """Whether ``objective <= value`` is satisfiable: 'sat' with columns, 'unsat', or 'unknown'.
+    """Whether ``objective <= value`` is satisfiable: 'sat' with columns ('optimal' when they are proved
+    best), 'unsat', or 'unknown'.
 
     Exact minimises outright: its core-guided lower bounds refute the bound fast, where the satisfiability
     of ``objective <= K*-1`` alone took 15 s on the 196-bit demo, and minimising under that bound 3.4 s.
@@ -272,7 +274,7 @@ def _bounded(
     state = ex.runFull(True, _inner_limit(left)) if left > 0 else "TIMEOUT"
     x = ex.getLastSolutionFor(names) if ex.hasSolution() else None
     if x is not None and int(sum(a * x[j] for a, j in zip(spec.coefs, spec.cols.tolist()))) <= value:
-        return "sat", x
+        return ("optimal" if state in ("UNSAT", "INCONSISTENT") else "sat"), x  # UNSAT: nothing beats x
     if state in ("UNSAT", "INCONSISTENT") or (x is not None and int(ex.getDualBound()) > value):
         return "unsat", None
     return "unknown", None

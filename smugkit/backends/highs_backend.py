@@ -451,10 +451,10 @@ class HighsBackend(Backend):
     ) -> tuple[SearchResult, int]:
         """Ask ``prover`` whether ``objective <= K*-1`` is satisfiable; UNSAT proves the HiGHS optimum exactly."""
         from smugkit.backends.lowering import Lowerer
-        from smugkit.backends.registry import get_backend
+        from smugkit.backends.registry import get_prover
         from smugkit.backends.smt_common import SmtSession
 
-        b = get_backend(prover)
+        b = get_prover(prover)
         b.version()  # a prover that is not installed raises SolverUnavailable naming its extra
         if hasattr(b, "prove_bound"):  # a pseudo-Boolean prover: exact integer rows, no SMT session
             why = b.unsupported(c)
@@ -463,15 +463,15 @@ class HighsBackend(Backend):
             )
             if why:
                 res.message = join_messages(res.message, f"{prover} cannot certify: {why}")
-            if ans == "sat":
-                better = SearchResult(
-                    "feasible",
-                    better_x,
-                    spec.value(better_x),
-                    None,
-                    join_messages(res.message, f"{prover} found a better exact solution than HiGHS."),
+            if ans in ("sat", "optimal"):  # a better mask; "optimal": the prover also proved it best
+                v, proved = spec.value(better_x), ans == "optimal"
+                msg = f"{prover} found a better exact solution than HiGHS" + (
+                    " and proved it optimal." if proved else "."
                 )
-                return better, 1
+                status = "optimal" if proved else "feasible"
+                return SearchResult(
+                    status, better_x, v, v if proved else None, join_messages(res.message, msg)
+                ), 1
         elif getattr(b, "core_default", False) and spec.integral and b.encoding({}, c) == "pb":
             # core-guided lower bounds until they meet K*: UNSAT of K*-1 without one hard refutation
             r, _ = b.core_search(c, spec, {}, budget, seed, (res.x, res.value))

@@ -36,15 +36,19 @@ _PROVED = ("optimal", "infeasible")
 
 
 def parse_members(spec: str) -> list[str]:
-    """``"a;b,c"`` -> ``["a", "b", "c"]`` (each a registered backend other than a portfolio)."""
-    from smugkit.backends.registry import backend_names
+    """``"a;b,c"`` -> ``["a", "b", "c"]`` (each a registered backend other than a portfolio, or a MILP
+    backend with its prover such as ``highs+exact``)."""
+    from smugkit.backends.registry import backend_names, get_backend, split_hybrid
 
     names = [s.strip() for s in spec.replace(",", ";").split(";") if s.strip()]
     if not names:
         raise InputError("portfolio: name at least one member, e.g. portfolio:highs;exact")
     for n in names:
-        if n not in backend_names() or n.startswith("portfolio"):
+        base, prover = split_hybrid(n)
+        if base not in backend_names() or base.startswith("portfolio"):
             raise InputError(f"portfolio member {n!r} is not a backend; known: {backend_names()}")
+        if prover is not None:
+            get_backend(n)  # a backend that takes no such prover raises SolverUnavailable
     return list(dict.fromkeys(names))
 
 

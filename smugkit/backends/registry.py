@@ -4,6 +4,10 @@ To add a backend: one module with a `Backend` subclass that sets ``name``, ``pac
 ``capabilities`` and implements ``version()`` and ``run(ctx)`` (the solver's part of the template
 ``Backend.solve``; options it accepts go in ``option_choices`` / ``free_options``), plus one line in
 ``_REGISTRY`` below. The conformance corpus in tests/backends then runs against it.
+
+A MILP backend with a prover is named ``highs+exact`` (the ``certify`` option): HiGHS finds the optimum K*,
+the prover refutes ``objective <= K*-1`` in exact arithmetic. Provers are the exact backends and the
+provers-only of ``_PROVERS``.
 """
 
 from __future__ import annotations
@@ -32,7 +36,18 @@ _REGISTRY: dict[str, str] = {
     "cpsat": "smugkit.backends.cpsat_backend:CpsatBackend",
     "portfolio": "smugkit.backends.portfolio:PortfolioBackend",  # also portfolio:<a>;<b>;...
 }
+# provers only: they certify a MILP optimum (``certify=``) and do not solve on their own
+_PROVERS: dict[str, str] = {"bnb": "smugkit.backends.bnb_prover:BnbProver"}
 _CACHE: dict[str, Backend] = {}
+_PROVER_CACHE: dict[str, Any] = {}
+
+
+def split_hybrid(name: str) -> tuple[str, str | None]:
+    """``"highs+exact"`` -> ``("highs", "exact")``; a name without a prover -> ``(name, None)``."""
+    if name.startswith("portfolio") or "+" not in name:
+        return name, None
+    base, _, prover = name.partition("+")
+    return base, prover
 
 
 def backend_names() -> list[str]:
@@ -41,7 +56,17 @@ def backend_names() -> list[str]:
 
 
 def get_backend(name: str) -> Backend:
-    """The backend object for ``name``; unknown names raise SolverUnavailable listing the known ones."""
+    """The backend object for ``name`` (for ``a+prover``: ``a``'s, once the pair is checked); unknown names
+    raise SolverUnavailable listing the known ones."""
+    base, prover = split_hybrid(name)
+    if prover is not None:
+        b = get_backend(base)
+        if prover not in b.choices().get("certify", ()):
+            raise SolverUnavailable(
+                f"backend {name!r}: {base!r} takes no prover {prover!r}; "
+                f"a MILP backend (highs, scip) takes one of {prover_names()}"
+            )
+        return b
     if name.startswith("portfolio:") and name not in _CACHE:
         from smugkit.backends.portfolio import PortfolioBackend, parse_members
 
@@ -55,14 +80,25 @@ def get_backend(name: str) -> Backend:
 
 
 def prover_names() -> list[str]:
-    """Backends that can prove a bound infeasible in exact arithmetic: SMT engines and ``prove_bound`` ones."""
+    """What can prove a bound infeasible in exact arithmetic: SMT engines, ``prove_bound`` backends, provers."""
     from smugkit.backends.smt_common import SmtBackend
 
-    return [
+    backends = [
         n
         for n in _REGISTRY
         if isinstance(get_backend(n), SmtBackend) or hasattr(get_backend(n), "prove_bound")
     ]
+    return [*backends, *_PROVERS]
+
+
+def get_prover(name: str) -> Any:
+    """The prover object for a name of `prover_names` (a backend, or a prover-only object)."""
+    if name in _PROVERS:
+        if name not in _PROVER_CACHE:
+            module, cls = _PROVERS[name].split(":")
+            _PROVER_CACHE[name] = getattr(importlib.import_module(module), cls)()
+        return _PROVER_CACHE[name]
+    return get_backend(name)
 
 
 def describe_backends() -> list[dict[str, Any]]:
@@ -120,7 +156,14 @@ def solve(
         raise InputError(f"num_solutions must be >= 1, got {num_solutions}")
     if timeout is not None and not timeout > 0:
         raise InputError(f"timeout must be positive seconds or None, got {timeout}")
+    prover = split_hybrid(backend or DEFAULT_BACKEND)[1]
     b = get_backend(backend or DEFAULT_BACKEND)
+    if prover is not None:
+        if options.get("certify", prover) != prover:
+            raise InputError(
+                f"backend {backend!r} names its prover; certify={options['certify']!r} contradicts it"
+            )
+        options = {**options, "certify": prover}
     version = b.version()  # raises SolverUnavailable with the install hint
     problem.compile()  # raises ProblemError for malformed problems before any solver work
     try:

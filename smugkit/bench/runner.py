@@ -105,10 +105,10 @@ def backend_solver(name: str) -> Solver:
     """
     if name == "reference":
         return _reference
-    from smugkit.backends.registry import backend_names, get_backend, prover_names
+    from smugkit.backends.registry import backend_names, get_backend, prover_names, split_hybrid
 
-    spec, _, prover = name.partition("+")
-    backend, _, strategy = spec.partition("@")
+    spec, prover = split_hybrid(name)
+    backend, _, strategy = spec.partition("@") if not spec.startswith("portfolio") else (spec, "", "")
     if backend not in backend_names() and not backend.startswith("portfolio:"):
         raise InputError(
             f"bench backend {name!r}: unknown backend {backend!r}; known: reference, {backend_names()}"
@@ -118,9 +118,10 @@ def backend_solver(name: str) -> Solver:
         raise InputError(
             f"bench backend {name!r}: {backend} has no strategy {strategy!r}; choose from {strategies}"
         )
-    if prover and (backend != "highs" or prover not in prover_names()):
+    if prover and prover not in get_backend(backend).choices().get("certify", ()):
         raise InputError(
-            f"bench backend {name!r}: '+prover' certifies a highs optimum with one of {prover_names()}"
+            f"bench backend {name!r}: '+prover' certifies a MILP (highs, scip) optimum with one of "
+            f"{prover_names()}"
         )
     options = {"certify": prover} if prover else {}
 

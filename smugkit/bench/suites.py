@@ -50,6 +50,8 @@ SUITES: dict[str, list[InstanceSpec]] = {
         + _grid(["digits_mlp28"], [0, 1, 2], [50], [0.5], [1, 2])
     ),
     "scale": _grid(["scale"], [0], [500, 1000, 3000], [0.5], [4]),
+    # the dense rows of digits (its digits_mlp28 part): small LP gaps, out of reach of LP-free solvers
+    "dense": _grid(["digits_mlp28"], [0, 1, 2], [50], [0.5], [1, 2]),
     "full": (
         _grid(["digits_mlp8"], [0, 1, 2], [1], [0.5], [1, 2], "full")
         + _grid(["digits_cnn8"], [0, 1], [1], [0.5], [2], "full")
