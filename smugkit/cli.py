@@ -301,6 +301,9 @@ def cmd_backends(args) -> int:
             f"{r['name']:<14} {'yes' if r.get('available') else 'no':<10} {r.get('version') or ''!s:<14} {caps}"
         )
     print(f"default: {backends.DEFAULT_BACKEND}")
+    from smugkit.backends.registry import prover_names
+
+    print(f"provers for a MILP backend (e.g. highs+exact): {', '.join(prover_names())}")
     return 0
 
 

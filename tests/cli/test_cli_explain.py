@@ -127,6 +127,7 @@ def test_backends_lists_solvers(capsys):
     assert main(["backends"]) == 0
     out = capsys.readouterr().out
     assert "z3" in out and "cvc5" in out and "default:" in out
+    assert "provers for a MILP backend" in out and "bnb" in out
     assert main(["backends", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {r["name"] for r in rows} >= {"z3", "cvc5", "highs"}
