@@ -70,7 +70,9 @@ def test_optimum_and_prover_match_brute_force(seed: int, bits: int) -> None:
     b = BnbProver()
     assert b.prove_bound(c, spec, best - 1, 30)[0] == "unsat"
     ans, y = b.prove_bound(c, spec, best, 30)
-    assert ans == "optimal" and spec.value(y) == best and check_integer_point(pb_problem(c), np.rint(y).tolist())
+    assert (
+        ans == "optimal" and spec.value(y) == best and check_integer_point(pb_problem(c), np.rint(y).tolist())
+    )
 
 
 def _rows(seed: int, n: int = 8, k: int = 4) -> IntRows:
