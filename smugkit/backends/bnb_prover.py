@@ -37,7 +37,8 @@ class BnbProver:
         try:
             h = _highspy().Highs()
         except ImportError as exc:
-            raise SolverUnavailable(f"prover 'bnb' needs highspy: {exc} (install with: pip install highspy)")
+            msg = f"prover 'bnb' needs highspy: {exc} (install with: pip install highspy)"
+            raise SolverUnavailable(msg) from None
         return f"HiGHS {h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()} LP"
 
     def available(self) -> tuple[bool, str | None]:
