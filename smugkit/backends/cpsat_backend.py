@@ -29,7 +29,7 @@ import numpy as np
 
 from smugkit.backends.base import Backend, Capabilities, SolveContext
 from smugkit.backends.objective import ObjectiveSpec
-from smugkit.backends.pb_lowering import ge_rows, round_outward
+from smugkit.backends.pb_lowering import ge_rows, over_columns, round_outward
 from smugkit.backends.pb_rows import PbProblem, check_integer_point, pb_problem, pb_unsupported
 from smugkit.backends.results import join_messages, keep_incumbent, next_best
 from smugkit.backends.search import SearchResult
@@ -55,8 +55,8 @@ def cpsat_rows(pb: PbProblem, bits: int = PB_BITS) -> tuple[list[list[Any]], int
             raise ValueError(f"a row over wider integers has coefficients of {bits} bits or more")
         for g in ge_rows(row):
             r = round_outward(g, bits)
-            coefs = [-a if neg else a for a, neg in zip(r.coefs, r.neg)]  # a(1-x) = a - a x for a negated x
-            out.append([r.cols, coefs, r.k - sum(a for a, neg in zip(r.coefs, r.neg) if neg), None])
+            coefs, rhs = over_columns(r)
+            out.append([r.cols, coefs, rhs, None])
             relaxed += 1
     return out, relaxed
 

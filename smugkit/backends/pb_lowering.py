@@ -64,6 +64,12 @@ def ge_rows(row: PbRow) -> list[GeRow]:
     return out
 
 
+def over_columns(r: GeRow) -> tuple[list[int], int]:
+    """``r`` over the columns themselves: signed coefficients and right-hand side (``a (1 - x) = a - a x``)."""
+    coefs = [-a if neg else a for a, neg in zip(r.coefs, r.neg)]
+    return coefs, r.k - sum(a for a, neg in zip(r.coefs, r.neg) if neg)
+
+
 def round_outward(r: GeRow, bits: int | None) -> GeRow:
     """A relaxation of ``r`` with coefficients below ``2**bits`` (None: ``r`` itself)."""
     if bits is None or not r.coefs:
