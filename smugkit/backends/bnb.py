@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from smugkit.backends.pb_lowering import ge_rows, round_outward
+from smugkit.backends.pb_lowering import GeRow, ge_rows, over_columns, round_outward
 from smugkit.backends.pb_rows import PbProblem
 
 _INT_TOL = 1e-6  # an LP value this close to 0/1 counts as integral (only to choose branches, never to prune)
@@ -42,7 +42,6 @@ class IntRows:
     A: sp.csr_matrix
     b: np.ndarray
     c: np.ndarray
-    relaxed: int  # rows rounded outward to fit ``bits``
     fixed: dict[int, int] | None = None  # columns whose bounds fix them (column -> value)
 
 
@@ -54,19 +53,17 @@ def int_rows(pb: PbProblem, cols: np.ndarray, coefs: list[int], bits: int) -> In
     its reach, so every integer stays far inside int64. ValueError if the objective's coefficients are too
     big for exact int64 bounds."""
     n = len(pb.lb)
-    indptr, indices, data, rhs, relaxed = [0], [], [], [], 0
+    indptr, indices, data, rhs = [0], [], [], []
     for row in pb.rows:
         for g in ge_rows(row):
             r = round_outward(g, bits)
             if r.k <= 0:  # literals are >= 0 with coefficients > 0: the row always holds
                 continue
-            relaxed += r is not g
-            signed = [-a if neg else a for a, neg in zip(r.coefs, r.neg)]  # a (1 - x) = a - a x
-            k = min(r.k, sum(r.coefs) + 1)
+            signed, k = over_columns(GeRow(r.cols, r.coefs, r.neg, min(r.k, sum(r.coefs) + 1)))
             indices.extend(r.cols)
             data.extend(signed)
             indptr.append(len(indices))
-            rhs.append(k - sum(a for a, neg in zip(r.coefs, r.neg) if neg))
+            rhs.append(k)
     A = sp.csr_matrix(
         (np.array(data, dtype=np.int64), np.array(indices, dtype=np.int64), np.array(indptr)),
         shape=(len(rhs), n),
@@ -78,7 +75,7 @@ def int_rows(pb: PbProblem, cols: np.ndarray, coefs: list[int], bits: int) -> In
     c = np.zeros(n, dtype=np.int64)
     np.add.at(c, np.asarray(cols, dtype=np.int64), np.array(ints, dtype=np.int64))
     fixed = {j: int(lo) for j, (lo, hi) in enumerate(zip(pb.lb, pb.ub)) if lo == hi}
-    return IntRows(A, np.array(rhs, dtype=np.int64), c, relaxed, fixed)
+    return IntRows(A, np.array(rhs, dtype=np.int64), c, fixed)
 
 
 @dataclass
@@ -140,14 +137,20 @@ class BranchAndBound:
         e = math.frexp(total)[1]
         return None if e > 60 or not math.isfinite(total) else min(52, 60 - e)
 
+    def _floored(self, y: np.ndarray, normalise: bool = False) -> tuple[np.ndarray, int] | None:
+        """``(Y, s)`` with ``Y / 2**s`` the non-negative part of ``y`` floored onto the grid of `_scale`
+        (NaN and infinities count as 0; ``normalise``: scaled to a maximum of 1 first, for a ray); None
+        when no grid fits."""
+        y = np.maximum(np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0), 0.0)
+        if normalise and y.any():
+            y = y / y.max()
+        s = self._scale(y)
+        return None if s is None else (np.floor(y * float(1 << s)).astype(np.int64), s)
+
     def lagrangian(self, y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[int, np.ndarray, int]:
         """``(L, d, s)``: ``L / 2**s`` is an exact lower bound of ``c.x`` over the box ``[lo, hi]`` (rows
         ``A x >= b``), ``d / 2**s`` the exact reduced costs of the floored duals."""
-        y = np.maximum(np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0), 0.0)
-        s = self._scale(y)
-        if s is None:  # y = 0 is always valid
-            y, s = np.zeros_like(y), 0
-        Y = np.floor(y * float(1 << s)).astype(np.int64)
+        Y, s = self._floored(y) or (np.zeros(len(y), dtype=np.int64), 0)  # y = 0 is always valid
         d = (self.rows.c << s) - self.AT @ Y
         free = lo < hi
         val = int(Y @ self.rows.b) + int(np.minimum(d[free], 0).sum()) + int(d[lo == 1].sum())
@@ -157,14 +160,10 @@ class BranchAndBound:
         """Whether ``ray`` (either sign) proves the rows infeasible on the box ``[lo, hi]``, exactly."""
         free = lo < hi
         for r in (ray, -ray):
-            y = np.maximum(np.nan_to_num(r, nan=0.0, posinf=0.0, neginf=0.0), 0.0)
-            if not y.any():
+            grid = self._floored(r, normalise=True)  # a ray is scale-free
+            if grid is None or not grid[0].any():
                 continue
-            y = y / y.max()  # a ray is scale-free
-            s = self._scale(y)
-            if s is None:
-                continue
-            Y = np.floor(y * float(1 << s)).astype(np.int64)
+            Y = grid[0]
             yA = self.AT @ Y
             top = int(np.maximum(yA[free], 0).sum()) + int(yA[lo == 1].sum())
             if int(Y @ self.rows.b) > top:
@@ -172,23 +171,9 @@ class BranchAndBound:
         return False
 
     # -- search -------------------------------------------------------------------------------------
-    def solve(
-        self,
-        deadline: float,
-        cutoff: int | None = None,
-        start: np.ndarray | None = None,
-        on_solution: Callable[[np.ndarray, int], None] | None = None,
-    ) -> BnbResult:
-        """Minimise until ``deadline`` (``time.monotonic()``); only points with value < ``cutoff`` are sought.
-
-        ``start`` is an accepted point (its value becomes the cut-off if lower); ``on_solution`` is called
-        with every improving accepted point.
-        """
-        c = self.rows.c
+    def solve(self, deadline: float, cutoff: int | None = None) -> BnbResult:
+        """Minimise until ``deadline`` (``time.monotonic()``); only points with value < ``cutoff`` are sought."""
         best, best_v = None, None
-        if start is not None:
-            best, best_v = start.astype(np.int64), int(c @ start.astype(np.int64))
-            cutoff = best_v if cutoff is None else min(cutoff, best_v)
         root_lo, root_hi = np.zeros(self.n, np.int64), np.ones(self.n, np.int64)
         for j, v in (self.rows.fixed or {}).items():
             root_lo[j] = root_hi[j] = v
@@ -212,8 +197,6 @@ class BranchAndBound:
             if kind == "point":  # an accepted point better than the cut-off: the new incumbent
                 x, v = verdict[1], verdict[2]
                 best, best_v, cutoff = x, v, v
-                if on_solution is not None:
-                    on_solution(x, v)
                 if verdict[3] is None:  # the node's exact bound reaches the point: nothing better below
                     continue
                 verdict = verdict[3]

@@ -41,13 +41,6 @@ class BnbProver:
             raise SolverUnavailable(msg) from None
         return f"HiGHS {h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()} LP"
 
-    def available(self) -> tuple[bool, str | None]:
-        try:
-            self.version()
-            return True, None
-        except SolverUnavailable as exc:
-            return False, str(exc)
-
     def unsupported(self, c: Compiled) -> str | None:
         why = pb_unsupported(c)
         if why is None and not (np.all(c.lb >= 0) and np.all(c.ub <= 1)):

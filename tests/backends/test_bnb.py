@@ -81,7 +81,7 @@ def _rows(seed: int, n: int = 8, k: int = 4) -> IntRows:
     b = (A @ rng.integers(0, 2, size=n)) - rng.integers(0, 20, size=k)
     import scipy.sparse as sp
 
-    return IntRows(sp.csr_matrix(A.astype(np.int64)), b.astype(np.int64), rng.integers(-5, 6, size=n), 0)
+    return IntRows(sp.csr_matrix(A.astype(np.int64)), b.astype(np.int64), rng.integers(-5, 6, size=n))
 
 
 def _box_min(rows: IntRows, lo: np.ndarray, hi: np.ndarray) -> float | None:
@@ -210,7 +210,7 @@ def test_farkas_at_the_edge() -> None:
     """``x0 + x1 >= 2`` holds only at (1, 1): the ray refutes the box once x1 is fixed at 0, not before."""
     import scipy.sparse as sp
 
-    rows = IntRows(sp.csr_matrix(np.array([[1, 1]], dtype=np.int64)), np.array([2]), np.array([1, 1]), 0)
+    rows = IntRows(sp.csr_matrix(np.array([[1, 1]], dtype=np.int64)), np.array([2]), np.array([1, 1]))
     bb = BranchAndBound(rows, lambda x: True)
     ray = np.array([0.7])
     assert not bb.farkas(ray, np.array([0, 0]), np.array([1, 1]))
