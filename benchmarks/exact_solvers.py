@@ -2,7 +2,7 @@
 
 Run from the repository root (rows go to --out; rerunning resumes finished runs):
   PYTHONPATH=. python benchmarks/exact_solvers.py --suite digits --timeout 20 \\
-      --backends reference,z3,z3/pb,exact,highs+exact,scip,highs --out bench-out-exact
+      --backends reference,z3,z3/pb,exact,highs+exact,highs+auto,scip,highs --out bench-out-exact
   PYTHONPATH=. python benchmarks/exact_solvers.py --suite scale --timeout 20 --backends exact,highs+exact,highs
 
 Needs the extras: pip install 'smugkit[milp,exact,scip,cpsat]'. Prints the bench table, then per backend how many
@@ -50,7 +50,7 @@ def exact_name(backend: str) -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--suite", default="digits")
-    ap.add_argument("--backends", default="reference,z3,z3/pb,exact,highs+exact,scip,highs")
+    ap.add_argument("--backends", default="reference,z3,z3/pb,exact,highs+exact,highs+auto,scip,highs")
     ap.add_argument("--timeout", type=float, default=20.0)
     ap.add_argument("--out", default="bench-out-exact")
     args = ap.parse_args()

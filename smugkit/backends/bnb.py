@@ -171,6 +171,19 @@ class BranchAndBound:
         return False
 
     # -- search -------------------------------------------------------------------------------------
+    def relaxation(self, deadline: float) -> float | None:
+        """The root LP's value in floats (None: no optimum in time): a guide, never a bound."""
+        h, hs = self.h, self.hs
+        h.setOptionValue("time_limit", max(deadline - time.monotonic(), 0.01))
+        lo, hi = np.zeros(self.n), np.ones(self.n)
+        for j, v in (self.rows.fixed or {}).items():
+            lo[j] = hi[j] = v
+        h.changeColsBounds(self.n, self.all_cols, lo, hi)
+        h.run()
+        if h.getModelStatus() != hs.HighsModelStatus.kOptimal:
+            return None
+        return float(self.rows.c @ np.asarray(h.getSolution().col_value, dtype=np.float64))
+
     def solve(self, deadline: float, cutoff: int | None = None) -> BnbResult:
         """Minimise until ``deadline`` (``time.monotonic()``); only points with value < ``cutoff`` are sought."""
         best, best_v = None, None

@@ -461,6 +461,8 @@ class HighsBackend(Backend):
             ans, better_x = (
                 ("unknown", None) if why else b.prove_bound(c, spec, res.value - 1, budget.remaining(), res.x)
             )
+            if getattr(b, "last", ""):  # a prover that delegates (auto) says to whom
+                prover = f"{prover} -> {b.last}"
             if why:
                 res.message = join_messages(res.message, f"{prover} cannot certify: {why}")
             if ans in ("sat", "optimal"):  # a better mask; "optimal": the prover also proved it best

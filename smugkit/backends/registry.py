@@ -37,7 +37,10 @@ _REGISTRY: dict[str, str] = {
     "portfolio": "smugkit.backends.portfolio:PortfolioBackend",  # also portfolio:<a>;<b>;...
 }
 # provers only: they certify a MILP optimum (``certify=``) and do not solve on their own
-_PROVERS: dict[str, str] = {"bnb": "smugkit.backends.bnb_prover:BnbProver"}
+_PROVERS: dict[str, str] = {
+    "bnb": "smugkit.backends.bnb_prover:BnbProver",
+    "auto": "smugkit.backends.auto_prover:AutoProver",
+}
 _CACHE: dict[str, Backend] = {}
 _PROVER_CACHE: dict[str, Any] = {}
 
