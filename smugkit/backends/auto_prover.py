@@ -13,6 +13,7 @@ Exact is not installed or declines the problem. The LP value only chooses; it pr
 from __future__ import annotations
 
 import math
+import threading
 import time
 from typing import Any
 
@@ -31,7 +32,14 @@ class AutoProver:
     """`bnb` on a small LP gap, Exact on a wide one (`bnb` when Exact is missing or declines)."""
 
     name = "auto"
-    last: str = ""  # the last choice and why, e.g. "bnb (LP gap 1 <= 3)", for the caller's message
+
+    def __init__(self) -> None:
+        self._choice = threading.local()  # one cached prover may serve several threads
+
+    @property
+    def last(self) -> str:
+        """This thread's last choice and why, e.g. "bnb (LP gap 1 <= 3)", for the caller's message."""
+        return getattr(self._choice, "text", "")
 
     def version(self) -> str:
         b = BnbProver().version()
@@ -72,7 +80,7 @@ class AutoProver:
         """`prove_bound` of the chosen prover, within ``seconds`` in all; an 'unknown' names the choice."""
         deadline = time.monotonic() + seconds
         pick, why = self.choose(c, spec, value, seconds)
-        self.last = f"{pick} ({why})"
+        self._choice.text = f"{pick} ({why})"
         prover = BnbProver() if pick == "bnb" else _exact()
         ans, out = prover.prove_bound(c, spec, value, max(deadline - time.monotonic(), 0.01), hint)
         if ans == "unknown":

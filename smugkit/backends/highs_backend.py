@@ -458,13 +458,13 @@ class HighsBackend(Backend):
         b.version()  # a prover that is not installed raises SolverUnavailable naming its extra
         if hasattr(b, "prove_bound"):  # a pseudo-Boolean prover: exact integer rows, no SMT session
             why = b.unsupported(c)
-            ans, better_x = (
-                ("unknown", None) if why else b.prove_bound(c, spec, res.value - 1, budget.remaining(), res.x)
-            )
-            if getattr(b, "last", ""):  # a prover that delegates (auto) says to whom
-                prover = f"{prover} -> {b.last}"
             if why:
+                ans, better_x = "declined", None
                 res.message = join_messages(res.message, f"{prover} cannot certify: {why}")
+            else:
+                ans, better_x = b.prove_bound(c, spec, res.value - 1, budget.remaining(), res.x)
+                if getattr(b, "last", ""):  # a prover that delegates (auto) says to whom
+                    prover = f"{prover} -> {b.last}"
             if ans in ("sat", "optimal"):  # a better mask; "optimal": the prover also proved it best
                 v, proved = spec.value(better_x), ans == "optimal"
                 msg = f"{prover} found a better exact solution than HiGHS" + (
@@ -506,7 +506,8 @@ class HighsBackend(Backend):
                 join_messages(res.message, f"{prover} found a better exact solution than HiGHS."),
             )
         else:
-            res.message = join_messages(res.message, f"exact certificate by {prover} timed out.")
+            if ans != "declined":
+                res.message = join_messages(res.message, f"exact certificate by {prover} timed out.")
             if res.status == "optimal":  # optimal up to HiGHS's tolerances, but not proven exactly
                 res.status = "optimal_unproven"
         return res, 1

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from smugkit.backends import available_backends, backend_names, get_backend, solve
-from smugkit.errors import ProblemError
+from smugkit.backends.registry import get_prover, prover_names
+from smugkit.errors import ProblemError, SolverUnavailable
 from tests.backends.corpus import CORPUS, Case
 
 # derived from the registry and the backends' declared capabilities, never kept by hand
@@ -93,3 +94,28 @@ def test_enumerates_distinct_optima(backend: str) -> None:
 
 def test_corpus_size() -> None:
     assert len(CORPUS) >= 25
+
+
+PROVERS = prover_names()
+_CERTIFIABLE = [c for c in CORPUS if c.status == "optimal" and not c.rational_objective]
+
+
+@pytest.mark.parametrize("prover", PROVERS)
+@pytest.mark.parametrize("case", _CERTIFIABLE, ids=[c.name for c in _CERTIFIABLE])
+def test_corpus_certified_by_every_prover(case: Case, prover: str) -> None:
+    """``highs+<prover>`` on every optimisation case: the optimum, proved exactly, or the reason it was not."""
+    require("highs")
+    p = get_prover(prover)
+    try:
+        p.version()
+    except SolverUnavailable as exc:
+        pytest.skip(f"prover {prover} unavailable: {exc}")
+    problem = case.build()
+    sol = solve(problem, f"highs+{prover}", timeout=30)
+    assert _close(sol.objective, case.objective), (sol.objective, case.objective, sol.message)
+    why = p.unsupported(problem.compile()) if hasattr(p, "prove_bound") else None
+    if why is None:
+        assert sol.status == "optimal" and f"proven exactly by {prover}" in sol.message, sol.message
+        assert _close(sol.lower_bound, case.objective)
+    else:
+        assert f"{prover} cannot certify" in sol.message and sol.status != "optimal", sol.message
