@@ -67,10 +67,10 @@ class AutoProver:
         except ValueError:
             return "exact", "no LP (objective too large for bnb)"
         deadline = time.monotonic() + min(_LP_SECONDS, seconds / 10)
-        lp = BranchAndBound(rows, acceptor(pb)).relaxation(deadline)
-        if lp is None:
+        x = BranchAndBound(rows, acceptor(pb)).relaxation(deadline)
+        if x is None:
             return "exact", "the root LP gave no value in time"
-        gap = int(value) + 1 - math.ceil(lp - 1e-6)
+        gap = int(value) + 1 - math.ceil(float(rows.c @ x) - 1e-6)
         pick = "bnb" if gap <= GAP else "exact"
         return pick, f"LP gap {gap} {'<=' if pick == 'bnb' else '>'} {GAP}"
 

@@ -171,8 +171,8 @@ class BranchAndBound:
         return False
 
     # -- search -------------------------------------------------------------------------------------
-    def relaxation(self, deadline: float) -> float | None:
-        """The root LP's value in floats (None: no optimum in time): a guide, never a bound."""
+    def relaxation(self, deadline: float) -> np.ndarray | None:
+        """The root LP's point in floats (None: no optimum in time): a guide, never a bound."""
         h, hs = self.h, self.hs
         h.setOptionValue("time_limit", max(deadline - time.monotonic(), 0.01))
         lo, hi = np.zeros(self.n), np.ones(self.n)
@@ -182,7 +182,7 @@ class BranchAndBound:
         h.run()
         if h.getModelStatus() != hs.HighsModelStatus.kOptimal:
             return None
-        return float(self.rows.c @ np.asarray(h.getSolution().col_value, dtype=np.float64))
+        return np.asarray(h.getSolution().col_value, dtype=np.float64)
 
     def solve(self, deadline: float, cutoff: int | None = None) -> BnbResult:
         """Minimise until ``deadline`` (``time.monotonic()``); only points with value < ``cutoff`` are sought."""
