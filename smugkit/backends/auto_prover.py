@@ -15,14 +15,18 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from smugkit.backends.bnb_prover import PB_BITS, BnbProver, acceptor
+from smugkit.backends.bnb_prover import BnbProver, branch_and_bound, refute
 from smugkit.backends.objective import ObjectiveSpec
 from smugkit.backends.pb_rows import pb_problem
 from smugkit.dsl.problem import Compiled
+from smugkit.errors import SolverUnavailable
+
+if TYPE_CHECKING:
+    from smugkit.backends.bnb import BranchAndBound
 
 GAP = 3  # integer units between K* and the root LP bound up to which bnb is asked
 _LP_SECONDS = 1.0  # at most this long (or a tenth of the budget) on the root LP that chooses
@@ -43,46 +47,52 @@ class AutoProver:
 
     def version(self) -> str:
         b = BnbProver().version()
-        ok, _ = _exact().available()
-        return f"bnb ({b}) + " + (
-            f"Exact {_exact().version()}" if ok else "no Exact (install smugkit[exact])"
-        )
+        try:
+            exact = f"Exact {_exact().version()}"
+        except SolverUnavailable:
+            exact = "no Exact (install smugkit[exact])"
+        return f"bnb ({b}) + {exact}"
 
     def unsupported(self, c: Compiled) -> str | None:
         return BnbProver().unsupported(c)
 
     def choose(self, c: Compiled, spec: ObjectiveSpec, value: int, seconds: float) -> tuple[str, str]:
         """The prover for ``objective <= value`` (``value = K* - 1``) and why: 'bnb' or 'exact'."""
+        return self._choose(c, spec, value, seconds)[:2]
+
+    def _choose(
+        self, c: Compiled, spec: ObjectiveSpec, value: int, seconds: float
+    ) -> tuple[str, str, BranchAndBound | None]:
+        """`choose`, and the search whose root LP chose (for bnb to go on from), when there was one."""
         ok, _ = _exact().available()
         if not ok:
-            return "bnb", "Exact is not installed"
+            return "bnb", "Exact is not installed", None
         why = _exact().unsupported(c)
         if why:
-            return "bnb", f"Exact declines: {why}"
-        from smugkit.backends.bnb import BranchAndBound, int_rows
-
-        pb = pb_problem(c)
+            return "bnb", f"Exact declines: {why}", None
         try:
-            rows = int_rows(pb, spec.cols, [int(a) for a in spec.coefs], PB_BITS)
+            bb = branch_and_bound(pb_problem(c), spec)
         except ValueError:
-            return "exact", "no LP (objective too large for bnb)"
-        deadline = time.monotonic() + min(_LP_SECONDS, seconds / 10)
-        x = BranchAndBound(rows, acceptor(pb)).relaxation(deadline)
+            return "exact", "no LP (objective too large for bnb)", None
+        x = bb.relaxation(time.monotonic() + min(_LP_SECONDS, seconds / 10))
         if x is None:
-            return "exact", "the root LP gave no value in time"
-        gap = int(value) + 1 - math.ceil(float(rows.c @ x) - 1e-6)
+            return "exact", "the root LP gave no value in time", None
+        gap = int(value) + 1 - math.ceil(float(bb.rows.c @ x) - 1e-6)
         pick = "bnb" if gap <= GAP else "exact"
-        return pick, f"LP gap {gap} {'<=' if pick == 'bnb' else '>'} {GAP}"
+        return pick, f"LP gap {gap} {'<=' if pick == 'bnb' else '>'} {GAP}", bb
 
     def prove_bound(
         self, c: Compiled, spec: ObjectiveSpec, value: int, seconds: float, hint: np.ndarray | None = None
     ) -> tuple[str, Any]:
         """`prove_bound` of the chosen prover, within ``seconds`` in all; an 'unknown' names the choice."""
         deadline = time.monotonic() + seconds
-        pick, why = self.choose(c, spec, value, seconds)
+        pick, why, bb = self._choose(c, spec, value, seconds)
         self._choice.text = f"{pick} ({why})"
-        prover = BnbProver() if pick == "bnb" else _exact()
-        ans, out = prover.prove_bound(c, spec, value, max(deadline - time.monotonic(), 0.01), hint)
+        if bb is not None and pick == "bnb":  # go on from the LP that chose
+            ans, out = refute(bb, value, deadline)
+        else:
+            prover = BnbProver() if pick == "bnb" else _exact()
+            ans, out = prover.prove_bound(c, spec, value, max(deadline - time.monotonic(), 0.01), hint)
         if ans == "unknown":
             out = f"{self.last}: {out}"
         return ans, out

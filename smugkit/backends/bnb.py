@@ -171,14 +171,20 @@ class BranchAndBound:
         return False
 
     # -- search -------------------------------------------------------------------------------------
-    def relaxation(self, deadline: float) -> np.ndarray | None:
-        """The root LP's point in floats (None: no optimum in time): a guide, never a bound."""
-        h, hs = self.h, self.hs
-        h.setOptionValue("time_limit", max(deadline - time.monotonic(), 0.01))
-        lo, hi = np.zeros(self.n), np.ones(self.n)
+    def _root_box(self) -> tuple[np.ndarray, np.ndarray]:
+        """The root node's bounds: 0/1, except the columns ``rows.fixed`` fixes."""
+        lo, hi = np.zeros(self.n, np.int64), np.ones(self.n, np.int64)
         for j, v in (self.rows.fixed or {}).items():
             lo[j] = hi[j] = v
-        h.changeColsBounds(self.n, self.all_cols, lo, hi)
+        return lo, hi
+
+    def relaxation(self, deadline: float) -> np.ndarray | None:
+        """The root LP's point in floats (None: no optimum in time): a guide, never a bound. A `solve` after
+        it starts from this LP's basis."""
+        h, hs = self.h, self.hs
+        h.setOptionValue("time_limit", max(deadline - time.monotonic(), 0.01))
+        lo, hi = self._root_box()
+        h.changeColsBounds(self.n, self.all_cols, lo.astype(np.float64), hi.astype(np.float64))
         h.run()
         if h.getModelStatus() != hs.HighsModelStatus.kOptimal:
             return None
@@ -187,10 +193,7 @@ class BranchAndBound:
     def solve(self, deadline: float, cutoff: int | None = None) -> BnbResult:
         """Minimise until ``deadline`` (``time.monotonic()``); only points with value < ``cutoff`` are sought."""
         best, best_v = None, None
-        root_lo, root_hi = np.zeros(self.n, np.int64), np.ones(self.n, np.int64)
-        for j, v in (self.rows.fixed or {}).items():
-            root_lo[j] = root_hi[j] = v
-        stack: list[tuple] = [(root_lo, root_hi, None, None)]
+        stack: list[tuple] = [(*self._root_box(), None, None)]
         root_low: int | None = None
         while stack:
             if time.monotonic() >= deadline:

@@ -14,7 +14,7 @@ time limit.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from smugkit.backends.objective import ObjectiveSpec
 from smugkit.backends.pb_rows import PbProblem, check_integer_point, pb_problem, pb_unsupported
 from smugkit.dsl.problem import Compiled
 from smugkit.errors import SolverUnavailable
+
+if TYPE_CHECKING:
+    from smugkit.backends.bnb import BranchAndBound
 
 PB_BITS = 20  # row coefficient size of the LP (outward rounding above it); models are re-checked exactly
 
@@ -54,21 +57,31 @@ class BnbProver:
         when those columns are also proved best, or ('unknown', why).
 
         Only points below ``value + 1`` are sought, so ``hint`` is not needed: the cut-off does its work."""
-        from smugkit.backends.bnb import BranchAndBound, int_rows
-
         pb = pb_problem(c)
         if pb.trivially_infeasible:
             return "unsat", None
         try:
-            rows = int_rows(pb, spec.cols, [int(a) for a in spec.coefs], PB_BITS)
+            bb = branch_and_bound(pb, spec)
         except ValueError as exc:
             return "unknown", str(exc)
-        r = BranchAndBound(rows, acceptor(pb)).solve(time.monotonic() + seconds, cutoff=int(value) + 1)
-        if r.x is not None:  # a better mask; "optimal" once the rest of the tree is refuted too
-            return ("optimal" if r.state == "optimal" else "sat"), r.x.astype(np.float64)
-        if r.state == "infeasible":
-            return "unsat", None
-        return "unknown", f"stopped at the deadline after {r.nodes} nodes"
+        return refute(bb, value, time.monotonic() + seconds)
+
+
+def branch_and_bound(pb: PbProblem, spec: ObjectiveSpec) -> BranchAndBound:
+    """The search over ``pb``'s rows at `PB_BITS` bits; ValueError if the objective is too big for it."""
+    from smugkit.backends.bnb import BranchAndBound, int_rows
+
+    return BranchAndBound(int_rows(pb, spec.cols, [int(a) for a in spec.coefs], PB_BITS), acceptor(pb))
+
+
+def refute(bb: BranchAndBound, value: int, deadline: float) -> tuple[str, Any]:
+    """`BnbProver.prove_bound`'s answer for ``objective <= value`` from the search ``bb``."""
+    r = bb.solve(deadline, cutoff=int(value) + 1)
+    if r.x is not None:  # a better mask; "optimal" once the rest of the tree is refuted too
+        return ("optimal" if r.state == "optimal" else "sat"), r.x.astype(np.float64)
+    if r.state == "infeasible":
+        return "unsat", None
+    return "unknown", f"stopped at the deadline after {r.nodes} nodes"
 
 
 def acceptor(pb: PbProblem):
